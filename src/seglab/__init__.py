@@ -1,0 +1,10 @@
+"""seglab: deep-learning customer segmentation.
+
+The flow is data source -> CustomerData -> features (+ text) -> preprocess -> model ->
+evaluate -> profiles -> tracker. ``seglab.train.run(cfg)`` is the one place that wires it up.
+"""
+
+from seglab.errors import DataValidationError, SeglabError
+
+__version__ = "0.1.0"
+__all__ = ["DataValidationError", "SeglabError", "__version__"]

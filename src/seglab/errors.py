@@ -1,0 +1,55 @@
+"""Errors that seglab raises on purpose.
+
+Users see these instead of tracebacks from deep inside pandas or torch: each names the file,
+the column and example rows at fault, so the fix is obvious from the message alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+
+class SeglabError(Exception):
+    """Base class for every error seglab raises deliberately (exit code 2 from train.py)."""
+
+
+class ConfigError(SeglabError):
+    """A configuration value is invalid or inconsistent."""
+
+
+class DataValidationError(SeglabError):
+    """Input data breaks a rule checked at the data-source boundary.
+
+    Args:
+        message: what is wrong, in plain words.
+        file: the file that was read (or a description such as "<in-memory DataFrame>").
+        column: the column at fault, if any.
+        rows: example row numbers (0-based positions in the file's data rows) at fault.
+        examples: example offending values, shown beside the rows.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        column: str | None = None,
+        rows: Iterable[int] | None = None,
+        examples: Sequence[object] | None = None,
+        max_shown: int = 5,
+    ) -> None:
+        self.file = file
+        self.column = column
+        self.rows = list(rows)[:max_shown] if rows is not None else []
+        self.examples = list(examples)[:max_shown] if examples is not None else []
+        parts = [message]
+        if file is not None:
+            parts.append(f"file: {file}")
+        if column is not None:
+            parts.append(f"column: {column!r}")
+        if self.rows:
+            shown = ", ".join(str(r) for r in self.rows)
+            parts.append(f"rows (0-based, first {len(self.rows)}): {shown}")
+        if self.examples:
+            parts.append("values: " + ", ".join(repr(v) for v in self.examples))
+        super().__init__(" | ".join(parts))
