@@ -1,0 +1,212 @@
+"""`seglab.train.run(cfg)`: the one place that wires data -> features -> model -> evaluation.
+
+`train.py` at the repository root is a thin Hydra entry point around `main_entry`. Everything a
+run produces lands in its run dir (metrics.json, segments.parquet, profiles.csv, config.yaml,
+model.ckpt, preprocessor.joblib, csv logs) and, unless `logger.mlflow=false`, in one MLflow run.
+`metrics.json` is written last: a run dir without it did not succeed.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from hydra.utils import get_class, instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from seglab.errors import SeglabError
+
+log = logging.getLogger("seglab")
+
+
+@dataclass
+class RunResult:
+    """What a run returns to Python callers (tests, sweeps, benchmarks)."""
+
+    run_dir: Path
+    metrics: dict[str, float]
+    warnings: list[str]
+    labels: np.ndarray
+    tracking_uri: str | None = None
+    mlflow_run_id: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def resolve_run_dir(cfg: DictConfig, run_dir: str | Path | None) -> Path:
+    """The Hydra output dir when running under Hydra, else an explicit or fresh dir."""
+    if run_dir is None:
+        from hydra.core.hydra_config import HydraConfig
+
+        if HydraConfig.initialized():
+            run_dir = HydraConfig.get().runtime.output_dir
+        else:
+            stamp = time.strftime("%Y-%m-%d/%H-%M-%S")
+            run_dir = Path(cfg.log_dir) / "runs" / f"{stamp}_{os.getpid()}"
+    path = Path(run_dir).resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def build_model(cfg: DictConfig, trainer_kwargs: dict[str, Any]):
+    """Instantiate ``cfg.model``; deep models (those taking ``trainer_kwargs``) get the trainer."""
+    target = get_class(cfg.model._target_)
+    if "trainer_kwargs" in inspect.signature(target).parameters:
+        return instantiate(cfg.model, trainer_kwargs=trainer_kwargs, _convert_="all")
+    return instantiate(cfg.model, _convert_="all")
+
+
+def lightning_loggers(cfg: DictConfig, run_dir: Path, tracker) -> list:
+    from lightning.pytorch.loggers import CSVLogger, MLFlowLogger
+
+    loggers = []
+    if tracker is not None:
+        loggers.append(MLFlowLogger(experiment_name=tracker.experiment_name, tracking_uri=tracker.tracking_uri,
+                                    run_id=tracker.run_id))
+    if cfg.logger.csv:
+        loggers.append(CSVLogger(save_dir=str(run_dir), name="csv_logs", version=""))
+    return loggers
+
+
+def segments_frame(customer_ids: pd.Index, labels: np.ndarray, proba: np.ndarray | None) -> pd.DataFrame:
+    frame = pd.DataFrame({"customer_id": customer_ids.to_numpy(), "segment": labels.astype(int)})
+    if proba is not None:
+        for j in range(proba.shape[1]):
+            frame[f"prob_{j}"] = proba[:, j].astype(np.float32)
+    return frame
+
+
+def _json_number(value: Any) -> Any:
+    if isinstance(value, (float, np.floating)):
+        return None if math.isnan(value) else float(value)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    return value
+
+
+def run(cfg: DictConfig, run_dir: str | Path | None = None) -> RunResult:
+    """Train and evaluate one configuration; see the module docstring for what it writes."""
+    import lightning as L
+
+    from seglab.evaluate import evaluate_clustering, segment_profiles
+    from seglab.features import Preprocessor, build_features
+    from seglab.tracking import Tracker, default_tracking_uri, flatten
+
+    run_dir = resolve_run_dir(cfg, run_dir)
+    (run_dir / "metrics.json").unlink(missing_ok=True)
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    timings: dict[str, float] = {}
+
+    t0 = time.perf_counter()
+    data = instantiate(cfg.data, _convert_="all").load()
+    features = build_features(data, **OmegaConf.to_container(cfg.features.build, resolve=True))
+    if cfg.text.name != "none":
+        from seglab.text import build_text_features
+
+        text_features = build_text_features(data, OmegaConf.to_container(cfg.text, resolve=True))
+        if text_features is not None:
+            features = features.join(text_features)
+    preprocessor = Preprocessor(**OmegaConf.to_container(cfg.features.preprocess, resolve=True))
+    X = preprocessor.fit_transform(features)
+    timings["time/data_features_s"] = time.perf_counter() - t0
+
+    tracker = None
+    if cfg.logger.mlflow:
+        tracking_uri = cfg.logger.tracking_uri or default_tracking_uri(cfg.log_dir)
+        tracker = Tracker(tracking_uri, cfg.logger.experiment_name, Path(cfg.log_dir) / "mlartifacts",
+                          run_name=f"{cfg.data.name}:{Path(cfg.model._target_.rsplit('.', 1)[-1]).name}",
+                          tags={"seglab.run_dir": str(run_dir), "seglab.dataset": cfg.data.name,
+                                "seglab.model": cfg.model._target_, "seglab.command": " ".join(sys.argv)})
+        tracker.log_params(flatten(OmegaConf.to_container(cfg, resolve=True)))
+    ok = False
+    try:
+        trainer_kwargs = dict(OmegaConf.to_container(cfg.trainer, resolve=True))
+        trainer_kwargs["logger"] = lightning_loggers(cfg, run_dir, tracker) or False
+        trainer_kwargs["default_root_dir"] = str(run_dir)
+        model = build_model(cfg, trainer_kwargs)
+
+        t0 = time.perf_counter()
+        model.fit(X)
+        timings["time/fit_s"] = time.perf_counter() - t0
+        labels = np.asarray(model.labels_, dtype=int)
+        proba = np.asarray(model.predict_proba(X)) if hasattr(model, "predict_proba") else None
+        latent = model.transform(X) if getattr(model, "is_deep", False) else None
+
+        t0 = time.perf_counter()
+        truth = None if data.truth is None else np.asarray(data.truth)
+        metrics, warnings = evaluate_clustering(
+            X, labels, truth=truth, latent=latent,
+            silhouette_sample_size=cfg.eval.silhouette_sample_size,
+            small_cluster_share=cfg.eval.small_cluster_share, random_state=cfg.seed)
+        timings["time/evaluate_s"] = time.perf_counter() - t0
+        metrics.update(model.fit_report())
+        metrics.update(timings)
+        metrics["data/n_customers"] = float(data.n_customers)
+        metrics["data/n_features"] = float(X.shape[1])
+
+        segments_frame(data.customer_ids, labels, proba).to_parquet(run_dir / "segments.parquet", index=False)
+        segment_profiles(features, labels).to_csv(run_dir / "profiles.csv", index=False)
+        (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+        (run_dir / "preprocess_report.json").write_text(json.dumps(preprocessor.report_, indent=2, default=str))
+        preprocessor.save(run_dir / "preprocessor.joblib")
+        model.save(run_dir / "model.ckpt")
+        summary = {"dataset": cfg.data.name, "model": cfg.model._target_, "n_customers": data.n_customers,
+                   "n_clusters": int(cfg.n_clusters), "seed": int(cfg.seed), "warnings": warnings,
+                   "metrics": {k: _json_number(v) for k, v in sorted(metrics.items())}}
+        (run_dir / "metrics.json").write_text(json.dumps(summary, indent=2))
+        if tracker is not None:
+            tracker.log_metrics(metrics)
+            tracker.set_tags({"seglab.warnings": "; ".join(warnings)[:5000]})
+            tracker.log_artifacts(run_dir)
+        ok = True
+    finally:
+        if tracker is not None:
+            tracker.finish(ok)
+    return RunResult(run_dir=run_dir, metrics=metrics, warnings=warnings, labels=labels,
+                     tracking_uri=tracker.tracking_uri if tracker else None,
+                     mlflow_run_id=tracker.run_id if tracker else None)
+
+
+SUMMARY_KEYS = ("eval/silhouette", "eval/calinski_harabasz", "eval/davies_bouldin", "eval/latent_silhouette",
+                "eval/acc", "eval/nmi", "eval/ari", "time/fit_s")
+
+
+def print_summary(cfg: DictConfig, result: RunResult) -> None:
+    """A short human summary: dataset, size, k, headline metrics, where things went."""
+    m = result.metrics
+    lines = [f"seglab | data={cfg.data.name} customers={int(m['data/n_customers'])} "
+             f"features={int(m['data/n_features'])} model={cfg.model._target_.rsplit('.', 1)[-1]} k={cfg.n_clusters}"]
+    shown = [f"{k.split('/', 1)[1]}={m[k]:.4g}" for k in SUMMARY_KEYS if k in m and not math.isnan(m[k])]
+    lines.append("  metrics: " + " ".join(shown))
+    for warning in result.warnings:
+        lines.append(f"  warning: {warning}")
+    lines.append(f"  run dir: {result.run_dir}")
+    if result.tracking_uri:
+        lines.append(f"  tracking: {result.tracking_uri} (run {result.mlflow_run_id}); "
+                     f"view with: mlflow ui --backend-store-uri {result.tracking_uri}")
+    print("\n".join(lines), flush=True)
+
+
+def main_entry(cfg: DictConfig) -> float | None:
+    """Run from Hydra; seglab errors become one clear line on stderr and exit code 2.
+
+    Returns the silhouette so Hydra sweepers can optimise it.
+    """
+    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+    try:
+        result = run(cfg)
+    except SeglabError as err:
+        print(f"seglab error: {err}", file=sys.stderr, flush=True)
+        sys.exit(2)
+    print_summary(cfg, result)
+    value = result.metrics.get("eval/silhouette")
+    return None if value is None or math.isnan(value) else float(value)

@@ -1,0 +1,96 @@
+"""End-to-end: `seglab.train.run` on tiny synthetic data for each spine model, and the CLI.
+
+One MLflow store is shared by the whole module (schema creation costs seconds per database).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hydra import compose, initialize_config_dir
+from mlflow.tracking import MlflowClient
+
+from seglab.train import run
+
+ROOT = Path(__file__).resolve().parents[1]
+CONF = ROOT / "conf"
+TINY = ["data.n_customers=300", "logger.experiment_name=e2e"]
+FAST_DEEP = ["model.max_epochs=5", "model.cluster_max_epochs=3", "model.n_init=2"]
+
+
+@pytest.fixture(scope="module")
+def log_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("logs")
+
+
+def compose_cfg(log_dir: Path, *overrides: str):
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        return compose("config", overrides=[f"log_dir={log_dir}", *TINY, *overrides])
+
+
+@pytest.mark.parametrize("model,extra", [("kmeans", []), ("ae_kmeans", ["model.max_epochs=5", "model.n_init=2"]),
+                                         ("dec", FAST_DEEP)])
+def test_run_writes_every_artifact_and_tracks_it(log_dir, tmp_path, model, extra):
+    cfg = compose_cfg(log_dir, f"model={model}", *extra)
+    result = run(cfg, run_dir=tmp_path / model)
+
+    for name in ("metrics.json", "segments.parquet", "profiles.csv", "config.yaml", "model.ckpt",
+                 "preprocessor.joblib", "preprocess_report.json"):
+        assert (result.run_dir / name).is_file(), name
+    summary = json.loads((result.run_dir / "metrics.json").read_text())
+    for key in ("eval/silhouette", "eval/calinski_harabasz", "eval/davies_bouldin", "eval/acc", "eval/nmi",
+                "eval/ari"):
+        assert key in summary["metrics"], key
+    assert ("eval/latent_silhouette" in summary["metrics"]) == (model != "kmeans")
+
+    segments = pd.read_parquet(result.run_dir / "segments.parquet")
+    assert len(segments) == 300 and segments["customer_id"].is_unique
+    assert segments["segment"].between(0, cfg.n_clusters - 1).all()
+    probs = segments.filter(like="prob_")
+    assert probs.shape[1] == cfg.n_clusters
+    assert (probs.sum(axis=1) - 1).abs().max() < 1e-4
+
+    profiles = pd.read_csv(result.run_dir / "profiles.csv")
+    assert profiles["size"].iloc[: cfg.n_clusters].sum() >= 300 - 1e-9
+
+    client = MlflowClient(tracking_uri=result.tracking_uri)
+    tracked = client.get_run(result.mlflow_run_id)
+    assert tracked.info.status == "FINISHED"
+    assert tracked.data.params["model._target_"] == cfg.model._target_
+    assert tracked.data.metrics["eval/ari"] == pytest.approx(summary["metrics"]["eval/ari"])
+    artifacts = {a.path for a in client.list_artifacts(result.mlflow_run_id)}
+    assert {"metrics.json", "segments.parquet"} <= artifacts
+    assert (result.run_dir / "csv_logs").exists() == (model != "kmeans")
+
+
+def test_same_seed_same_labels_on_cpu(log_dir, tmp_path):
+    cfg = compose_cfg(log_dir, "model=dec", "logger.mlflow=false", *FAST_DEEP)
+    first = run(cfg, run_dir=tmp_path / "a").labels
+    second = run(cfg, run_dir=tmp_path / "b").labels
+    assert (first == second).all()
+
+
+def test_cli_prints_summary_and_bad_input_exits_nonzero(tmp_path):
+    ok = subprocess.run(
+        [sys.executable, "train.py", "model=kmeans", f"log_dir={tmp_path}", *TINY],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    assert "seglab | data=synthetic customers=300" in ok.stdout
+    assert "mlflow ui --backend-store-uri sqlite:///" in ok.stdout
+    assert list(tmp_path.glob("runs/*/*/metrics.json"))
+
+    bad_file = tmp_path / "bad.csv"
+    bad_file.write_text("cid,when,amount\n1,2024-01-01,10\n2,not-a-date,5\n")
+    bad = subprocess.run(
+        [sys.executable, "train.py", "model=kmeans", "data=transactions", f"data.path={bad_file}",
+         "data.customer_id=cid", "data.timestamp=when", "data.amount=amount", f"log_dir={tmp_path / 'bad'}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2
+    assert "seglab error" in bad.stderr and "bad.csv" in bad.stderr and "when" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    assert not list((tmp_path / "bad").glob("runs/*/*/metrics.json"))
