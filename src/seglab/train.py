@@ -93,6 +93,40 @@ def _json_number(value: Any) -> Any:
     return value
 
 
+def hydra_tags() -> dict[str, str]:
+    """Sweep id and overrides of the current Hydra job (empty outside Hydra)."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    if not HydraConfig.initialized():
+        return {}
+    hc = HydraConfig.get()
+    tags = {"seglab.overrides": ",".join(hc.overrides.task) or "(defaults)"}
+    if hc.mode == RunMode.MULTIRUN:
+        tags["seglab.sweep_id"] = str(Path(hc.sweep.dir).resolve())
+        tags["seglab.job_num"] = str(hc.job.num)
+    return tags
+
+
+def is_rank_zero() -> bool:
+    """False in the extra processes of a multi-GPU (DDP) job, which must not write or track."""
+    for var in ("RANK", "LOCAL_RANK", "SLURM_PROCID"):
+        if int(os.environ.get(var, "0") or 0) != 0:
+            return False
+    return True
+
+
+def limit_threads(num_threads: int | None) -> None:
+    """Cap torch and BLAS threads (parallel sweep jobs must not oversubscribe the cores)."""
+    if not num_threads:
+        return
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(int(num_threads))
+    threadpool_limits(int(num_threads))
+
+
 def run(cfg: DictConfig, run_dir: str | Path | None = None) -> RunResult:
     """Train and evaluate one configuration; see the module docstring for what it writes."""
     import lightning as L
@@ -104,6 +138,7 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> RunResult:
     run_dir = resolve_run_dir(cfg, run_dir)
     (run_dir / "metrics.json").unlink(missing_ok=True)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
+    limit_threads(cfg.get("num_threads"))
     timings: dict[str, float] = {}
 
     t0 = time.perf_counter()
@@ -120,12 +155,14 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> RunResult:
     timings["time/data_features_s"] = time.perf_counter() - t0
 
     tracker = None
-    if cfg.logger.mlflow:
+    rank_zero = is_rank_zero()
+    if cfg.logger.mlflow and rank_zero:
         tracking_uri = cfg.logger.tracking_uri or default_tracking_uri(cfg.log_dir)
         tracker = Tracker(tracking_uri, cfg.logger.experiment_name, Path(cfg.log_dir) / "mlartifacts",
                           run_name=f"{cfg.data.name}:{Path(cfg.model._target_.rsplit('.', 1)[-1]).name}",
                           tags={"seglab.run_dir": str(run_dir), "seglab.dataset": cfg.data.name,
-                                "seglab.model": cfg.model._target_, "seglab.command": " ".join(sys.argv)})
+                                "seglab.model": cfg.model._target_, "seglab.command": " ".join(sys.argv),
+                                **hydra_tags()})
         tracker.log_params(flatten(OmegaConf.to_container(cfg, resolve=True)))
     ok = False
     try:
@@ -153,6 +190,8 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> RunResult:
         metrics["data/n_customers"] = float(data.n_customers)
         metrics["data/n_features"] = float(X.shape[1])
 
+        if not rank_zero:
+            return RunResult(run_dir=run_dir, metrics=metrics, warnings=warnings, labels=labels)
         segments_frame(data.customer_ids, labels, proba).to_parquet(run_dir / "segments.parquet", index=False)
         segment_profiles(features, labels).to_csv(run_dir / "profiles.csv", index=False)
         (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
@@ -196,17 +235,35 @@ def print_summary(cfg: DictConfig, result: RunResult) -> None:
     print("\n".join(lines), flush=True)
 
 
+def in_multirun() -> bool:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
 def main_entry(cfg: DictConfig) -> float | None:
     """Run from Hydra; seglab errors become one clear line on stderr and exit code 2.
 
+    In a multirun, a failing job (bad value, divergence) is reported, left FAILED in MLflow,
+    marked by a FAILED file in its run dir, and does not stop the other jobs.
     Returns the silhouette so Hydra sweepers can optimise it.
     """
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
     try:
         result = run(cfg)
-    except SeglabError as err:
-        print(f"seglab error: {err}", file=sys.stderr, flush=True)
-        sys.exit(2)
+    except Exception as err:
+        if in_multirun():
+            from hydra.core.hydra_config import HydraConfig
+
+            failed = Path(HydraConfig.get().runtime.output_dir) / "FAILED"
+            failed.write_text(f"{type(err).__name__}: {err}\n")
+            log.error("job failed (%s): %s; the sweep goes on", ",".join(HydraConfig.get().overrides.task), err)
+            return None
+        if isinstance(err, SeglabError):
+            print(f"seglab error: {err}", file=sys.stderr, flush=True)
+            sys.exit(2)
+        raise
     print_summary(cfg, result)
     value = result.metrics.get("eval/silhouette")
     return None if value is None or math.isnan(value) else float(value)
