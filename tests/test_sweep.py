@@ -1,0 +1,45 @@
+"""Real Hydra multiruns: parallel joblib jobs share one MLflow store; a failing job does not
+stop the others; launcher configs (local joblib, SLURM submitit) compose."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from mlflow.tracking import MlflowClient
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_parallel_sweep_tracks_every_job_and_survives_a_failure(tmp_path):
+    # n_init=0 is invalid for k-means: that job must fail alone and be recorded as failed.
+    cmd = [sys.executable, "train.py", "-m", "hydra/launcher=local", "num_threads=1", "model=kmeans",
+           "data.n_customers=200", "model.n_init=1,0", "seed=0,1", f"log_dir={tmp_path}",
+           "logger.experiment_name=sweep-test"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("sweep-test")
+    runs = client.search_runs([experiment.experiment_id])
+    assert len(runs) == 4
+    sweep_ids = {r.data.tags.get("seglab.sweep_id") for r in runs}
+    assert len(sweep_ids) == 1 and None not in sweep_ids
+    status = {r.data.params["model.n_init"] + "/" + r.data.params["seed"]: r.info.status for r in runs}
+    assert status == {"1/0": "FINISHED", "1/1": "FINISHED", "0/0": "FAILED", "0/1": "FAILED"}
+    assert all("seglab.overrides" in r.data.tags for r in runs)
+    failed_dirs = list(Path(tmp_path).glob("multiruns/*/*/*/FAILED"))
+    assert len(failed_dirs) == 2
+    assert len(list(Path(tmp_path).glob("multiruns/*/*/*/metrics.json"))) == 2
+
+
+@pytest.mark.parametrize("launcher", ["local", "slurm"])
+def test_launcher_configs_compose(launcher, tmp_path):
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose("config", overrides=[f"hydra/launcher={launcher}", f"log_dir={tmp_path}"],
+                      return_hydra_config=True)
+    target = cfg.hydra.launcher._target_
+    assert ("Joblib" in target) if launcher == "local" else ("Slurm" in target)
