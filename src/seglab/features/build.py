@@ -1,0 +1,279 @@
+"""Per-customer features from a ``CustomerData``: one numeric row per customer.
+
+``build_features(data, **cfg.features.build)`` returns a float DataFrame indexed by
+``customer_id`` in the order of ``data.customers``. Units are the data's own (days, money,
+counts, shares in [0, 1]), so the same frame gives segment profiles in original units; the
+fitted ``Preprocessor`` turns it into the model's matrix.
+
+Definitions (all vectorised group-bys; about a second per million transaction rows)
+------------------------------------------------------------------------------------
+A *purchase* is one distinct ``(customer_id, timestamp)``: rows sharing a timestamp are one
+basket (CDNOW logs several rows per order). ``as_of`` is ``data.as_of()``; day counts are
+fractional days (``timedelta / 1 day``).
+
+- ``recency_days``: ``as_of`` minus the customer's last purchase.
+- ``frequency``: number of purchases.
+- ``monetary_total``: sum of ``amount``; ``monetary_mean``: ``monetary_total / frequency``
+  (mean spend per purchase, i.e. average order value).
+- ``tenure_days``: ``as_of`` minus the customer's first purchase.
+- ``gap_mean_days`` / ``gap_std_days``: mean and sample standard deviation (ddof=1) of the
+  days between consecutive purchases. NaN with fewer than 2 / 3 purchases: there is no gap
+  (or no spread) to measure, so the value is left missing for the preprocessor's imputer.
+- ``basket_size``: mean total ``quantity`` per purchase.
+- ``spend_trend``: ``log1p(recent) - log1p(past)`` where ``recent`` is the spend in
+  ``(as_of - W, as_of]`` and ``past`` the spend in ``(as_of - 2W, as_of - W]``, with
+  ``W = trend_window_days``. Positive = spending more lately, 0 = no change (or no spend in
+  either window), symmetric and finite (a log-ratio of ``1 + spend``).
+- ``cat_share_<name>``: share of the customer's transaction rows (``category_weight: count``)
+  or of their spend (``category_weight: amount``) in each of the ``top_categories`` most
+  frequent categories overall (ties broken by name), the rest pooled in ``cat_share_other``
+  (present only when some category is pooled). No share columns when the data has a single
+  category (e.g. all ``"unknown"``): they would be constant.
+
+Customers without transactions (present in ``customers`` only): ``frequency``,
+``monetary_*``, ``basket_size``, ``tenure_days``, ``spend_trend`` and all shares are 0;
+``recency_days`` is the length of the observation window, ``as_of`` minus the first
+transaction in the data (they did not buy at any time we can see, so they are at least that
+lapsed); gaps are NaN (imputed later). Transactions of ids absent from ``customers`` are
+ignored (``customers`` defines the population).
+
+Customer attributes (``include_attributes: true``; every column but ``customer_id``):
+numeric columns pass through as float (NaN kept for the imputer); booleans become 0/1;
+datetimes become ``<col>_days`` (days before ``as_of``); other columns (strings,
+categoricals) are one-hot encoded as ``<col>=<value>`` for the ``max_category_levels`` most
+frequent values (ties by name) plus ``<col>=other`` when more exist. A missing value is an
+all-zero row for that attribute (no separate level; the zeros already say "none of these").
+A text column with more than ``max_unique_share`` of its rows distinct and more distinct
+values than ``max_category_levels`` looks like a free-text or id column and is skipped.
+An attribute whose name clashes with a transaction feature is prefixed ``attr_``.
+
+What was decided (categories kept, attributes skipped...) is in ``df.attrs["features"]``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from pandas.api import types as ptypes
+
+from seglab.data.schema import CustomerData
+from seglab.errors import ConfigError
+
+#: Transaction features in output order (category shares follow, then attributes).
+TRANSACTION_FEATURES = (
+    "recency_days",
+    "frequency",
+    "monetary_total",
+    "monetary_mean",
+    "tenure_days",
+    "gap_mean_days",
+    "gap_std_days",
+    "basket_size",
+    "spend_trend",
+)
+
+_DAY = pd.Timedelta(days=1)
+
+
+def build_features(
+    data: CustomerData,
+    *,
+    top_categories: int = 6,
+    trend_window_days: float = 90,
+    include_transactions: bool = True,
+    include_attributes: bool = True,
+    max_category_levels: int = 10,
+    max_unique_share: float = 0.5,
+    category_weight: str = "count",
+) -> pd.DataFrame:
+    """Compute one float row per customer of ``data`` (see the module docstring).
+
+    Args:
+        data: the canonical dataset.
+        top_categories: number of transaction categories that get their own share column.
+        trend_window_days: window ``W`` of ``spend_trend`` (last ``W`` days vs the ``W`` before).
+        include_transactions: compute the transaction features when transactions exist.
+        include_attributes: add the customer attributes from ``data.customers``.
+        max_category_levels: one-hot levels kept per categorical attribute (rest -> ``other``).
+        max_unique_share: skip text attributes with more distinct values than this share of rows.
+        category_weight: ``count`` (share of rows) or ``amount`` (share of spend).
+
+    Returns:
+        DataFrame indexed by ``customer_id`` (order of ``data.customers``), float64 columns.
+    """
+    _check_options(top_categories, trend_window_days, max_category_levels, max_unique_share, category_weight)
+    ids = data.customer_ids
+    as_of = data.as_of()
+    info: dict = {"as_of": str(as_of.date()) if as_of == as_of.normalize() else str(as_of)}
+    parts: list[pd.DataFrame] = []
+
+    tx = data.transactions
+    if include_transactions and tx is not None and len(tx):
+        parts.append(_transaction_features(tx, ids, as_of, float(trend_window_days), info))
+        shares = _category_shares(tx, ids, int(top_categories), category_weight, info)
+        if shares is not None:
+            parts.append(shares)
+    if include_attributes:
+        taken = set().union(*(p.columns for p in parts)) if parts else set()
+        attrs = _attribute_features(data.customers, as_of, max_category_levels, max_unique_share, taken, info)
+        if attrs.shape[1]:
+            parts.append(attrs)
+
+    if not parts:
+        raise ConfigError(
+            f"no features for dataset {data.name!r}: it has no transactions"
+            + (" and include_attributes is false" if not include_attributes else " and no attribute columns")
+            + " (set features.build.include_attributes=true or use a source with transactions)"
+        )
+    out = pd.concat(parts, axis=1).astype("float64")
+    out.index = ids
+    out.attrs["features"] = info
+    return out
+
+
+def _check_options(top_categories, trend_window_days, max_category_levels, max_unique_share, category_weight):
+    if not (isinstance(top_categories, (int, np.integer)) and top_categories >= 0):
+        raise ConfigError(f"features.build.top_categories must be an integer >= 0, got {top_categories!r}")
+    if not (isinstance(max_category_levels, (int, np.integer)) and max_category_levels >= 1):
+        raise ConfigError(
+            f"features.build.max_category_levels must be an integer >= 1, got {max_category_levels!r}"
+        )
+    if not (isinstance(trend_window_days, (int, float)) and trend_window_days > 0):
+        raise ConfigError(f"features.build.trend_window_days must be a number > 0, got {trend_window_days!r}")
+    if not (isinstance(max_unique_share, (int, float)) and 0 < max_unique_share <= 1):
+        raise ConfigError(f"features.build.max_unique_share must be in (0, 1], got {max_unique_share!r}")
+    if category_weight not in ("count", "amount"):
+        raise ConfigError(
+            f"features.build.category_weight must be 'count' or 'amount', got {category_weight!r}"
+        )
+
+
+def _transaction_features(
+    tx: pd.DataFrame, ids: pd.Index, as_of: pd.Timestamp, window: float, info: dict
+) -> pd.DataFrame:
+    data_start = tx["timestamp"].min()
+    tx = tx[tx["customer_id"].isin(ids)]
+    info["n_transactions_used"] = int(len(tx))
+
+    # one row per purchase (customer, timestamp), sorted by customer then time
+    orders = (
+        tx.groupby(["customer_id", "timestamp"], sort=True, observed=True)[["amount", "quantity"]]
+        .sum()
+        .reset_index()
+    )
+    cust = orders["customer_id"]
+    ts = orders["timestamp"]
+    g = orders.groupby("customer_id", sort=False)
+    first = g["timestamp"].min()
+    last = g["timestamp"].max()
+    feats = pd.DataFrame(
+        {
+            "recency_days": (as_of - last) / _DAY,
+            "frequency": g.size().astype("float64"),
+            "monetary_total": g["amount"].sum(),
+            "tenure_days": (as_of - first) / _DAY,
+            "basket_size": g["quantity"].mean(),
+        }
+    )
+    feats["monetary_mean"] = feats["monetary_total"] / feats["frequency"]
+
+    same = cust.eq(cust.shift())
+    gaps = pd.Series(((ts - ts.shift()) / _DAY).where(same).to_numpy(), index=cust.to_numpy())
+    gaps = gaps.dropna()
+    gg = gaps.groupby(level=0, sort=False)
+    feats["gap_mean_days"] = gg.mean()
+    feats["gap_std_days"] = gg.std(ddof=1)
+
+    age = (as_of - ts) / _DAY
+    recent = orders["amount"].where(age < window, 0.0)
+    past = orders["amount"].where((age >= window) & (age < 2 * window), 0.0)
+    rp = pd.DataFrame({"recent": recent.to_numpy(), "past": past.to_numpy()}, index=cust.to_numpy())
+    rp = rp.groupby(level=0, sort=False).sum()
+    feats["spend_trend"] = np.log1p(rp["recent"]) - np.log1p(rp["past"])
+
+    feats = feats.reindex(ids)
+    none = feats["frequency"].isna()
+    info["n_customers_without_transactions"] = int(none.sum())
+    zero_cols = ["frequency", "monetary_total", "monetary_mean", "tenure_days", "basket_size", "spend_trend"]
+    feats.loc[none, zero_cols] = 0.0
+    feats.loc[none, "recency_days"] = (as_of - data_start) / _DAY
+    return feats[list(TRANSACTION_FEATURES)].reset_index(drop=True)
+
+
+def _ranked_levels(values: pd.Series) -> list:
+    """Distinct non-null values, most frequent first, ties broken by their string form."""
+    counts = values.value_counts(dropna=True)
+    return sorted(counts.index, key=lambda v: (-counts[v], str(v)))
+
+
+def _category_shares(
+    tx: pd.DataFrame, ids: pd.Index, top: int, weight: str, info: dict
+) -> pd.DataFrame | None:
+    ranked = _ranked_levels(tx["category"])
+    if len(ranked) <= 1 or top == 0:
+        info["top_categories"] = []
+        return None
+    kept = ranked[:top]
+    info["top_categories"] = [str(c) for c in kept]
+    info["n_categories_pooled_as_other"] = max(0, len(ranked) - top)
+    tx = tx[tx["customer_id"].isin(ids)]
+    names = {c: f"cat_share_{c}" for c in kept}
+    other = "cat_share_other"
+    while other in names.values():
+        other += "_"
+    cat = tx["category"].map(names).fillna(other)
+    w = tx["amount"] if weight == "amount" else pd.Series(1.0, index=tx.index)
+    table = w.groupby([tx["customer_id"], cat], sort=False).sum().unstack(fill_value=0.0)
+    cols = [names[c] for c in kept] + ([other] if len(ranked) > top else [])
+    table = table.reindex(columns=cols, fill_value=0.0)
+    total = table.sum(axis=1)
+    shares = table.div(total.where(total > 0), axis=0).fillna(0.0)
+    return shares.reindex(ids, fill_value=0.0).reset_index(drop=True)
+
+
+def _attribute_features(
+    customers: pd.DataFrame,
+    as_of: pd.Timestamp,
+    max_levels: int,
+    max_unique_share: float,
+    taken: set,
+    info: dict,
+) -> pd.DataFrame:
+    cols: dict[str, pd.Series] = {}
+    skipped: list[str] = []
+    one_hot: dict[str, list[str]] = {}
+    n = len(customers)
+
+    def put(name: str, values) -> None:
+        key = f"attr_{name}" if name in taken else name
+        cols[key] = pd.Series(np.asarray(values, dtype="float64"))
+
+    for col in customers.columns:
+        if col == "customer_id":
+            continue
+        s = customers[col].reset_index(drop=True)
+        if ptypes.is_bool_dtype(s):
+            put(str(col), s.astype("float64"))
+        elif ptypes.is_numeric_dtype(s):
+            put(str(col), s.astype("float64"))
+        elif ptypes.is_datetime64_any_dtype(s):
+            put(f"{col}_days", (as_of - s) / _DAY)
+        else:
+            levels = _ranked_levels(s)
+            if len(levels) > max_levels and len(levels) > max_unique_share * n:
+                skipped.append(str(col))
+                continue
+            kept = levels[:max_levels]
+            names = []
+            for level in kept:
+                name = f"{col}={level}"
+                put(name, (s == level).to_numpy())
+                names.append(name)
+            if len(levels) > max_levels:
+                rest = s.notna() & ~s.isin(kept)
+                put(f"{col}=other", rest.to_numpy())
+                names.append(f"{col}=other")
+            one_hot[str(col)] = names
+    info["attributes_one_hot"] = one_hot
+    info["attributes_skipped"] = skipped
+    return pd.DataFrame(cols, index=pd.RangeIndex(n))
