@@ -1,0 +1,32 @@
+"""Data sources: every input becomes one canonical ``CustomerData`` (see ``schema``).
+
+Each source is a class built from flat keyword arguments (a ``conf/data/<name>.yaml`` with a
+``_target_``) whose ``load()`` returns a validated ``CustomerData``:
+
+==================  =========================================================================
+``synthetic``       generated customers with planted segments (the default; truth kept)
+``transactions``    any transactions CSV/Parquet (+ optional reviews and customers files)
+``table``           any customer-level CSV/Parquet (one row per customer)
+``cdnow``           the CDNOW transaction log
+``womens_reviews``  Women's E-Commerce Clothing Reviews (one reviewer per row, with text)
+``amazon_beauty``   Amazon "All Beauty" 5-core reviews (per-reviewer behaviour plus text)
+``usps``/``digits`` image benchmarks as customer-level tables with truth (DEC fidelity)
+==================  =========================================================================
+
+The validation rules and the duplicate/NaN policy shared by every file-reading source are in
+``seglab.data.validate``.
+"""
+
+from seglab.data.base import DataSource
+from seglab.data.schema import REVIEW_COLUMNS, TRANSACTION_COLUMNS, CustomerData
+from seglab.data.synthetic import SyntheticSource
+from seglab.data.validate import validate_customer_data
+
+__all__ = [
+    "REVIEW_COLUMNS",
+    "TRANSACTION_COLUMNS",
+    "CustomerData",
+    "DataSource",
+    "SyntheticSource",
+    "validate_customer_data",
+]
