@@ -66,6 +66,7 @@ _CAT_PRICE = np.array([0.7, 1.6, 1.0, 1.2, 0.8, 1.1])
 # with mean lo when hi is None); cats: Dirichlet base weights over CATEGORIES; tone: mean
 # review sentiment; review: relative propensity to review; age, channel weights (online,
 # store, app), newsletter probability.
+# fmt: off
 ARCHETYPES: tuple[dict, ...] = (
     dict(name="loyal_high_spender", weight=0.20, gap=21.0, shape=4.0, amount=95.0, qty=3.0, trend=0.25,
          join=(0.0, 0.5), idle=(12.0, None), cats=(1, 4, 4, 3, 1, 2), tone=1.0, review=1.2,
@@ -128,6 +129,7 @@ _THEMES = {
     "big_ticket": ("A big purchase, so I researched carefully.", "Expensive but built to last.",
                    "Worth every penny for a premium item."),
 }
+# fmt: on
 
 
 def _archetypes(n_segments: int) -> list[dict]:
@@ -218,7 +220,10 @@ class SyntheticSource(DataSource):
             raise ConfigError(f"data.start_date..end_date must span at least 30 days, got {D:.0f}")
         rng = np.random.default_rng(self.seed)
         arch = _archetypes(K)
-        P = {k: np.array([a[k] for a in arch], dtype=float) for k in ("gap", "shape", "amount", "qty", "trend", "tone", "review", "newsletter")}
+        P = {
+            k: np.array([a[k] for a in arch], dtype=float)
+            for k in ("gap", "shape", "amount", "qty", "trend", "tone", "review", "newsletter")
+        }
         sd = 0.6 * self.noise  # log-normal spread of per-customer parameters
 
         w = np.array(self.weights if self.weights else [a["weight"] for a in arch], dtype=float)
@@ -264,7 +269,9 @@ class SyntheticSource(DataSource):
         day = join[cust] + frac * span[cust] + rng.random(T) * 0.999
         day = np.minimum(day, D - 1e-6)
         del g, cs, total
-        ts = start.to_datetime64().astype("datetime64[ns]") + (day * 86_400e9).astype("int64").astype("timedelta64[ns]")
+        ts = start.to_datetime64().astype("datetime64[ns]") + (day * 86_400e9).astype("int64").astype(
+            "timedelta64[ns]"
+        )
         del day
 
         cat = np.empty(T, dtype=np.int8)
@@ -303,8 +310,13 @@ class SyntheticSource(DataSource):
             {
                 "customer_id": customer_id,
                 "age": age,
-                "gender": pd.array(np.array(["female", "male"], dtype=object)[(rng.random(N) < 0.48).astype(int)], dtype="str"),
-                "region": pd.array(np.array(REGIONS, dtype=object)[rng.integers(0, len(REGIONS), N)], dtype="str"),
+                "gender": pd.array(
+                    np.array(["female", "male"], dtype=object)[(rng.random(N) < 0.48).astype(int)],
+                    dtype="str",
+                ),
+                "region": pd.array(
+                    np.array(REGIONS, dtype=object)[rng.integers(0, len(REGIONS), N)], dtype="str"
+                ),
                 "channel": pd.array(np.array(CHANNELS, dtype=object)[channel], dtype="str"),
                 "newsletter": rng.random(N) < P["newsletter"][seg],
             }
@@ -364,8 +376,12 @@ class SyntheticSource(DataSource):
         closer = pick(_CLOSERS, rating)
         theme = pick({j: _THEMES[a["theme"]] for j, a in enumerate(arch)}, seg[rc])
         use_theme = rng.random(R) < 0.5
-        text = pd.Series(opener, dtype="str") + " " + pd.Series(about, dtype="str") + " " + pd.Series(
-            np.where(use_theme, theme, closer), dtype="str"
+        text = (
+            pd.Series(opener, dtype="str")
+            + " "
+            + pd.Series(about, dtype="str")
+            + " "
+            + pd.Series(np.where(use_theme, theme, closer), dtype="str")
         )
         return pd.DataFrame(
             {

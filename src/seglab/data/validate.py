@@ -140,7 +140,7 @@ def require_columns(df: pd.DataFrame, columns: Iterable[str | None], file: str) 
         )
 
 
-def _fail(message: str, file: str, column: str, mask: pd.Series, values: pd.Series) -> None:
+def fail_rows(message: str, file: str, column: str, mask: pd.Series, values: pd.Series) -> None:
     bad = mask[mask].index
     raise DataValidationError(
         f"{message} ({int(mask.sum())} row(s))",
@@ -171,7 +171,7 @@ def customer_ids(s: pd.Series, file: str, column: str) -> pd.Series:
     """Ids as stripped strings (integral floats lose their ``.0``); a missing id is an error."""
     missing = _blank(s)
     if missing.any():
-        _fail("missing customer id", file, column, missing, s)
+        fail_rows("missing customer id", file, column, missing, s)
     if pd.api.types.is_float_dtype(s):
         ints = s.astype("int64")
         out = s.astype(str).where(ints.ne(s), ints.astype(str))
@@ -183,7 +183,7 @@ def customer_ids(s: pd.Series, file: str, column: str) -> pd.Series:
 def unique_ids(ids: pd.Series, file: str, column: str) -> None:
     dup = ids.duplicated(keep=False)
     if dup.any():
-        _fail("duplicate customer id in a one-row-per-customer table", file, column, dup, ids)
+        fail_rows("duplicate customer id in a one-row-per-customer table", file, column, dup, ids)
 
 
 def numeric(
@@ -197,20 +197,28 @@ def numeric(
     missing_in = _blank(s)
     bad_type = out.isna() & ~missing_in
     if bad_type.any():
-        _fail(f"column {column!r} must be numeric", file, column, bad_type, s)
+        fail_rows(f"column {column!r} must be numeric", file, column, bad_type, s)
     if not allow_missing and missing_in.any():
-        _fail(f"missing value in required numeric column {column!r}", file, column, missing_in, s)
+        fail_rows(f"missing value in required numeric column {column!r}", file, column, missing_in, s)
     if np.isinf(out.to_numpy()).any():
-        _fail(f"infinite value in column {column!r}", file, column, pd.Series(np.isinf(out), index=s.index), s)
+        fail_rows(
+            f"infinite value in column {column!r}", file, column, pd.Series(np.isinf(out), index=s.index), s
+        )
     if non_negative:
         neg = out < 0
         if neg.any():
-            _fail(f"negative value in column {column!r} (must be >= 0)", file, column, neg, s)
+            fail_rows(f"negative value in column {column!r} (must be >= 0)", file, column, neg, s)
     return out
 
 
 def dates(
-    s: pd.Series, file: str, column: str, *, fmt: str | None = None, allow_missing: bool, unit: str | None = None
+    s: pd.Series,
+    file: str,
+    column: str,
+    *,
+    fmt: str | None = None,
+    allow_missing: bool,
+    unit: str | None = None,
 ) -> pd.Series:
     """The column as datetime64[ns]; unparsable (and, optionally, missing) values are errors.
 
@@ -229,14 +237,16 @@ def dates(
                 out = pd.to_datetime(text, format=fmt, errors="coerce")
         except (ValueError, TypeError, OverflowError) as e:
             raise DataValidationError(
-                f"dates in column {column!r} could not be parsed (format={fmt!r}): {e}", file=file, column=column
+                f"dates in column {column!r} could not be parsed (format={fmt!r}): {e}",
+                file=file,
+                column=column,
             ) from None
     out = out.astype("datetime64[ns]")
     bad = out.isna() & ~missing_in
     if bad.any():
-        _fail(f"unparsable date in column {column!r} (format={fmt!r})", file, column, bad, s)
+        fail_rows(f"unparsable date in column {column!r} (format={fmt!r})", file, column, bad, s)
     if not allow_missing and missing_in.any():
-        _fail(f"missing date in column {column!r}", file, column, missing_in, s)
+        fail_rows(f"missing date in column {column!r}", file, column, missing_in, s)
     return out
 
 
@@ -269,7 +279,9 @@ def transactions_frame(
     require_columns(raw, [customer_id, timestamp, amount, quantity, category], file)
     out = pd.DataFrame(index=raw.index)
     out["customer_id"] = customer_ids(raw[customer_id], file, customer_id)
-    out["timestamp"] = dates(raw[timestamp], file, timestamp, fmt=date_format, allow_missing=False, unit=date_unit)
+    out["timestamp"] = dates(
+        raw[timestamp], file, timestamp, fmt=date_format, allow_missing=False, unit=date_unit
+    )
     out["amount"] = numeric(raw[amount], file, amount, allow_missing=False, non_negative=True)
     if quantity is None:
         out["quantity"] = 1.0
@@ -312,7 +324,9 @@ def reviews_frame(
     if timestamp is None:
         out["timestamp"] = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
     else:
-        out["timestamp"] = dates(raw[timestamp], file, timestamp, fmt=date_format, allow_missing=True, unit=date_unit)
+        out["timestamp"] = dates(
+            raw[timestamp], file, timestamp, fmt=date_format, allow_missing=True, unit=date_unit
+        )
     parts = [texts(raw[c]) for c in text_cols]
     joined = parts[0]
     for p in parts[1:]:
@@ -320,9 +334,7 @@ def reviews_frame(
         sep = pd.Series(np.where(joined.str.contains(r"[.!?]$"), " ", ". "), index=joined.index)
         joined = (joined + sep + p).where(both, joined + p)
     out["text"] = joined.astype(str)
-    out["rating"] = (
-        numeric(raw[rating], file, rating, allow_missing=True) if rating is not None else np.nan
-    )
+    out["rating"] = numeric(raw[rating], file, rating, allow_missing=True) if rating is not None else np.nan
     out["rating"] = out["rating"].astype("float64")
     empty = out["text"] == ""
     out = out.loc[~empty]
@@ -339,8 +351,13 @@ def restrict_to_customers(df: pd.DataFrame, ids: pd.Index, what: str, file: str,
     n = int((~known).sum())
     meta[f"{what}_unknown_customer_dropped"] = n
     if n:
-        log.warning("%s: dropped %d %s row(s) of customer ids absent from the customers table (e.g. %s)",
-                    file, n, what, list(df.loc[~known, "customer_id"].head(3)))
+        log.warning(
+            "%s: dropped %d %s row(s) of customer ids absent from the customers table (e.g. %s)",
+            file,
+            n,
+            what,
+            list(df.loc[~known, "customer_id"].head(3)),
+        )
     return df.loc[known].reset_index(drop=True)
 
 
@@ -356,33 +373,48 @@ def validate_customer_data(data: CustomerData) -> CustomerData:
     where = f"<CustomerData {data.name!r}>"
     c = data.customers
     if "customer_id" not in c.columns:
-        raise DataValidationError(f"customers has no 'customer_id' column (columns: {list(c.columns)})", file=where)
+        raise DataValidationError(
+            f"customers has no 'customer_id' column (columns: {list(c.columns)})", file=where
+        )
     if len(c) == 0:
         raise DataValidationError("customers table is empty", file=where)
     ids = c["customer_id"]
     if ids.isna().any():
-        _fail("missing customer id", where, "customer_id", ids.isna(), ids)
+        fail_rows("missing customer id", where, "customer_id", ids.isna(), ids)
     unique_ids(ids, where, "customer_id")
     id_index = pd.Index(ids)
     if data.transactions is not None:
         t = data.transactions
         if list(t.columns[: len(TRANSACTION_COLUMNS)]) != list(TRANSACTION_COLUMNS):
             raise DataValidationError(
-                f"transactions must start with columns {list(TRANSACTION_COLUMNS)}, got {list(t.columns)}", file=where
+                f"transactions must start with columns {list(TRANSACTION_COLUMNS)}, got {list(t.columns)}",
+                file=where,
             )
         if t["timestamp"].dtype != "datetime64[ns]":
-            raise DataValidationError(f"transactions.timestamp must be datetime64[ns], got {t['timestamp'].dtype}", file=where)
+            raise DataValidationError(
+                f"transactions.timestamp must be datetime64[ns], got {t['timestamp'].dtype}", file=where
+            )
         for col in ("amount", "quantity"):
             if t[col].dtype != "float64":
-                raise DataValidationError(f"transactions.{col} must be float64, got {t[col].dtype}", file=where)
+                raise DataValidationError(
+                    f"transactions.{col} must be float64, got {t[col].dtype}", file=where
+                )
             bad = t[col].isna() | (t[col] < 0)
             if bad.any():
-                _fail(f"transactions.{col} must be >= 0 and not missing", where, col, bad, t[col])
+                fail_rows(f"transactions.{col} must be >= 0 and not missing", where, col, bad, t[col])
         if t["timestamp"].isna().any():
-            _fail("transactions.timestamp missing", where, "timestamp", t["timestamp"].isna(), t["timestamp"])
+            fail_rows(
+                "transactions.timestamp missing", where, "timestamp", t["timestamp"].isna(), t["timestamp"]
+            )
         unknown = ~t["customer_id"].isin(id_index)
         if unknown.any():
-            _fail("transaction of a customer absent from customers", where, "customer_id", unknown, t["customer_id"])
+            fail_rows(
+                "transaction of a customer absent from customers",
+                where,
+                "customer_id",
+                unknown,
+                t["customer_id"],
+            )
     if data.reviews is not None:
         r = data.reviews
         if list(r.columns[: len(REVIEW_COLUMNS)]) != list(REVIEW_COLUMNS):
@@ -390,15 +422,89 @@ def validate_customer_data(data: CustomerData) -> CustomerData:
                 f"reviews must start with columns {list(REVIEW_COLUMNS)}, got {list(r.columns)}", file=where
             )
         if r["timestamp"].dtype != "datetime64[ns]":
-            raise DataValidationError(f"reviews.timestamp must be datetime64[ns], got {r['timestamp'].dtype}", file=where)
+            raise DataValidationError(
+                f"reviews.timestamp must be datetime64[ns], got {r['timestamp'].dtype}", file=where
+            )
         if r["rating"].dtype != "float64":
             raise DataValidationError(f"reviews.rating must be float64, got {r['rating'].dtype}", file=where)
         unknown = ~r["customer_id"].isin(id_index)
         if unknown.any():
-            _fail("review of a customer absent from customers", where, "customer_id", unknown, r["customer_id"])
+            fail_rows(
+                "review of a customer absent from customers", where, "customer_id", unknown, r["customer_id"]
+            )
     if data.truth is not None:
         if len(data.truth) != len(c) or not data.truth.index.equals(c.index):
             raise DataValidationError("truth must be a Series indexed like customers", file=where)
         if data.truth.isna().any():
-            _fail("missing truth label", where, "truth", data.truth.isna(), data.truth)
+            fail_rows("missing truth label", where, "truth", data.truth.isna(), data.truth)
     return data
+
+
+# --- customer attributes -----------------------------------------------------------------------
+def attribute_frame(
+    raw: pd.DataFrame,
+    file: str,
+    *,
+    numeric_columns: Iterable[str] = (),
+    categorical_columns: Iterable[str] = (),
+    date_columns: Iterable[str] = (),
+    date_format: str | None = None,
+    reference_date: pd.Timestamp | None = None,
+) -> tuple[pd.DataFrame, pd.Timestamp | None]:
+    """Customer attributes with checked types (the frame passed holds attribute columns only).
+
+    - ``numeric_columns`` must hold numbers (missing allowed); other numeric columns stay as read;
+      booleans stay booleans.
+    - ``categorical_columns`` become text even when coded as numbers.
+    - ``date_columns`` are parsed with ``date_format`` and replaced by ``<col>_days``: days
+      before ``reference_date`` (default: the latest date in those columns), so the features do
+      not depend on the day the code runs. Missing dates stay NaN; unparsable ones are errors.
+    - any other text column whose non-missing values are at least ``NUMERIC_TYPO_SHARE`` numbers
+      but not all is an error naming the non-numeric rows (declare it categorical if intended);
+      all-numeric text becomes numeric; the rest stays text (stripped, NaN kept).
+
+    Returns the frame and the reference date used for date columns (``None`` without any).
+    """
+    numeric_columns, categorical_columns, date_columns = (
+        list(numeric_columns),
+        list(categorical_columns),
+        list(date_columns),
+    )
+    require_columns(raw, [*numeric_columns, *categorical_columns, *date_columns], file)
+    out = pd.DataFrame(index=raw.index)
+    parsed_dates = {c: dates(raw[c], file, c, fmt=date_format, allow_missing=True) for c in date_columns}
+    if parsed_dates and reference_date is None:
+        latest = max((d.max() for d in parsed_dates.values() if d.notna().any()), default=None)
+        reference_date = None if latest is None else pd.Timestamp(latest).normalize()
+    for col in raw.columns:
+        s = raw[col]
+        if col in parsed_dates:
+            out[f"{col}_days"] = (reference_date - parsed_dates[col]) / pd.Timedelta(days=1)
+        elif col in categorical_columns:
+            out[col] = s.astype("string").str.strip().astype(str).where(~_blank(s), np.nan)
+        elif col in numeric_columns:
+            out[col] = numeric(s, file, col, allow_missing=True)
+        elif pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
+            out[col] = s
+        elif pd.api.types.is_datetime64_any_dtype(s):
+            out[col] = s
+        else:
+            missing = _blank(s)
+            as_num = pd.to_numeric(s.where(~missing), errors="coerce")
+            n_present = int((~missing).sum())
+            n_num = int(as_num.notna().sum())
+            if n_present and n_num == n_present:
+                out[col] = as_num.astype("float64")
+            elif n_present and n_num / n_present >= NUMERIC_TYPO_SHARE:
+                bad = as_num.isna() & ~missing
+                fail_rows(
+                    f"column {col!r} is {n_num / n_present:.1%} numbers but has non-numeric values "
+                    "(fix them, or list the column in categorical_columns)",
+                    file,
+                    col,
+                    bad,
+                    s,
+                )
+            else:
+                out[col] = s.astype("string").str.strip().astype(str).where(~missing, np.nan)
+    return out, reference_date
