@@ -17,16 +17,29 @@ The validation rules and the duplicate/NaN policy shared by every file-reading s
 ``seglab.data.validate``.
 """
 
+from seglab.data.amazon_beauty import AmazonBeautySource
 from seglab.data.base import DataSource
+from seglab.data.cdnow import CDNOWSource
+from seglab.data.images import DigitsSource, USPSSource
 from seglab.data.schema import REVIEW_COLUMNS, TRANSACTION_COLUMNS, CustomerData
 from seglab.data.synthetic import SyntheticSource
+from seglab.data.table import TableSource
+from seglab.data.transactions import TransactionsSource
 from seglab.data.validate import validate_customer_data
+from seglab.data.womens_reviews import WomensReviewsSource
 
 __all__ = [
     "REVIEW_COLUMNS",
     "TRANSACTION_COLUMNS",
+    "AmazonBeautySource",
+    "CDNOWSource",
     "CustomerData",
     "DataSource",
+    "DigitsSource",
     "SyntheticSource",
+    "TableSource",
+    "TransactionsSource",
+    "USPSSource",
+    "WomensReviewsSource",
     "validate_customer_data",
 ]
