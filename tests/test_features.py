@@ -205,3 +205,25 @@ def test_vectorised_on_many_transactions():
     np.testing.assert_allclose(df["monetary_total"].sum(), tx["amount"].sum())
     shares = df[[c for c in df.columns if c.startswith("cat_share")]].sum(axis=1)
     np.testing.assert_allclose(shares[df["frequency"] > 0], 1.0)
+
+
+def test_unmatched_customer_ids_are_an_error():
+    from seglab.errors import DataValidationError
+
+    data = _data()
+    data.customers = pd.DataFrame({"customer_id": [1, 2, 3]})
+    with pytest.raises(DataValidationError, match="customer_id"):
+        build_features(data)
+
+
+def test_on_the_synthetic_source():
+    synthetic = pytest.importorskip("seglab.data.synthetic")
+    from seglab.features import Preprocessor
+
+    data = synthetic.SyntheticSource(n_customers=300, seed=1).load()
+    df = build_features(data)
+    assert list(df.index) == list(data.customers["customer_id"])
+    assert list(df.columns[: len(TRANSACTION_FEATURES)]) == list(TRANSACTION_FEATURES)
+    assert (df["frequency"] >= 0).all() and (df["monetary_total"] >= 0).all()
+    X = Preprocessor().fit_transform(df)
+    assert X.shape[0] == 300 and np.isfinite(X).all()

@@ -52,12 +52,16 @@ What was decided (categories kept, attributes skipped...) is in ``df.attrs["feat
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
 from seglab.data.schema import CustomerData
-from seglab.errors import ConfigError
+from seglab.errors import ConfigError, DataValidationError
+
+log = logging.getLogger(__name__)
 
 #: Transaction features in output order (category shares follow, then attributes).
 TRANSACTION_FEATURES = (
@@ -152,7 +156,15 @@ def _transaction_features(
     tx: pd.DataFrame, ids: pd.Index, as_of: pd.Timestamp, window: float, info: dict
 ) -> pd.DataFrame:
     data_start = tx["timestamp"].min()
+    n_all = len(tx)
     tx = tx[tx["customer_id"].isin(ids)]
+    if n_all and not len(tx):
+        raise DataValidationError(
+            "no transaction belongs to a customer of the customers table (customer_id types: "
+            f"transactions {tx['customer_id'].dtype}, customers {ids.dtype})",
+            file="<CustomerData.transactions>",
+            column="customer_id",
+        )
     info["n_transactions_used"] = int(len(tx))
 
     # one row per purchase (customer, timestamp), sorted by customer then time
@@ -274,6 +286,8 @@ def _attribute_features(
                 put(f"{col}=other", rest.to_numpy())
                 names.append(f"{col}=other")
             one_hot[str(col)] = names
+    if skipped:
+        log.warning("features: skipped id-like text attributes (too many distinct values): %s", skipped)
     info["attributes_one_hot"] = one_hot
     info["attributes_skipped"] = skipped
     return pd.DataFrame(cols, index=pd.RangeIndex(n))
