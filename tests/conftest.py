@@ -1,0 +1,28 @@
+"""Shared pytest fixtures.
+
+Tests that read the real datasets are marked ``shared_data`` and take the ``shared_data_dir``
+fixture: it points at ``../shared/data`` beside the checkout (or ``$SEGLAB_SHARED_DATA``) and
+FAILS, never skips, when the folder is missing, so a missing dataset cannot pass silently.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def shared_data_dir() -> Path:
+    """The real datasets folder; fails loudly when it is absent."""
+    path = Path(os.environ.get("SEGLAB_SHARED_DATA", REPO_ROOT.parent / "shared" / "data")).resolve()
+    if not path.is_dir():
+        pytest.fail(
+            f"real datasets not found at {path}: tests marked shared_data need ../shared/data beside the "
+            "checkout (or SEGLAB_SHARED_DATA pointing at it); deselect them with -m 'not shared_data'",
+            pytrace=False,
+        )
+    return path
