@@ -29,6 +29,15 @@ from seglab.models.classical import (
 CONF = Path(__file__).resolve().parents[1] / "conf"
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    # tiny fits are slower with OpenMP threads than without (and much slower on a busy machine)
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        yield
+
+
 @pytest.fixture(scope="module")
 def blobs():
     X, y = make_blobs(n_samples=400, centers=4, n_features=5, cluster_std=0.6, random_state=3)
