@@ -1,0 +1,297 @@
+"""Methods, mean ± std over seeds, ranks, and wins/losses against the best classical baseline.
+
+Definitions (the report repeats them so a reader need not look here):
+
+- A *method* is a model (``model._target_``'s class name) plus every config value that differs
+  between that model's finished runs on a dataset, other than the seed and values that follow it
+  (``model.random_state=${seed}``), bookkeeping (``log_dir``, ``logger.*``, ``num_threads``,
+  device placement) and values that only repeat another swept one (``model.n_clusters`` =
+  ``n_clusters``). So ``DEC(latent_dim=10)`` is every finished DEC run with latent_dim 10,
+  whatever its seed. A model whose runs differ in nothing but the seed is just ``DEC``.
+- Mean and std are over a method's finished runs that logged the metric; std is the sample
+  standard deviation (``ddof=1``; undefined for one run). Runs that logged no value (a metric
+  that was NaN, e.g. ACC without ground truth) are left out of that cell, and a cell computed
+  from fewer runs than the row's ``n`` says so.
+- Ranks order the methods of a dataset by mean (1 = best; higher is better for silhouette,
+  Calinski-Harabasz, ACC, NMI, ARI; lower for Davies-Bouldin; ties share the best rank).
+- A method is *deep* when its model class has ``is_deep = True`` (the models that learn an
+  embedding), else *classical*. For each dataset and metric, each deep method is compared with
+  the classical method with the best mean: a **win** when it is better by more than the larger
+  of the two stds (the seed-to-seed spread), a **loss** when worse by more than that, else a
+  **tie**.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from seglab.report.runs import METRIC, PARAM, TAG
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    key: str  # MLflow metric key
+    label: str  # column header
+    higher_is_better: bool
+
+
+#: The metrics the comparison table ranks, in column order (those no run logged are left out).
+RANKED_METRICS = (
+    MetricSpec("eval/silhouette", "Silhouette", True),
+    MetricSpec("eval/calinski_harabasz", "Calinski-Harabasz", True),
+    MetricSpec("eval/davies_bouldin", "Davies-Bouldin", False),
+    MetricSpec("eval/acc", "ACC", True),
+    MetricSpec("eval/nmi", "NMI", True),
+    MetricSpec("eval/ari", "ARI", True),
+)
+#: Shown for information, never ranked (latent-space metrics are not comparable across models).
+EXTRA_METRICS = (MetricSpec("time/fit_s", "fit time (s)", False),)
+
+IGNORED_KEYS = {"seed", "log_dir", "num_threads", "trainer.accelerator", "trainer.devices",
+                "trainer.strategy", "trainer.num_nodes", "trainer.precision", "trainer.enable_progress_bar",
+                "trainer.enable_model_summary", "trainer.log_every_n_steps", "data.cache_dir"}
+IGNORED_PREFIXES = ("logger.", "hydra.")
+DISPLAY_NAMES = {"KMeans": "k-means", "AEKMeans": "AE+k-means", "GaussianMixture": "GMM"}
+PARAM_DISPLAY = {"n_clusters": "k"}
+
+
+def short_model_name(target: str) -> str:
+    """``seglab.models.kmeans.KMeansModel`` -> ``k-means``; ``seglab.models.dec.DEC`` -> ``DEC``."""
+    name = str(target).rsplit(".", 1)[-1]
+    if name.endswith("Model") and len(name) > 5:
+        name = name[: -len("Model")]
+    return DISPLAY_NAMES.get(name, name)
+
+
+def is_deep_model(target: str, runs: pd.DataFrame | None = None) -> bool:
+    """Whether a model learns an embedding (``is_deep``), decided without importing it if possible:
+
+    1. the tag ``seglab.is_deep`` when a run has it;
+    2. latent-space metrics: ``seglab.train.run`` evaluates the latent space (``eval/latent_*``)
+       exactly for models with ``is_deep = True``, so runs that logged eval metrics but no
+       latent ones are classical;
+    3. otherwise the class's ``is_deep`` attribute (importing a deep model pulls in torch).
+    """
+    if runs is not None and TAG + "seglab.is_deep" in runs:
+        values = runs[TAG + "seglab.is_deep"].dropna().astype(str).str.lower()
+        if len(values):
+            return values.iloc[0] in {"1", "true", "yes"}
+    if runs is not None:
+        latent = [c for c in runs.columns if c.startswith(METRIC + "eval/latent_")]
+        if latent and runs[latent].notna().any().any():
+            return True
+        evals = [c for c in runs.columns if c.startswith(METRIC + "eval/")]
+        if evals and runs[evals].notna().any().any():
+            return False
+    try:
+        from hydra.utils import get_class
+
+        return bool(getattr(get_class(target), "is_deep", False))
+    except Exception:
+        return False
+
+
+def _ignored(key: str) -> bool:
+    return key in IGNORED_KEYS or key.startswith(IGNORED_PREFIXES)
+
+
+def _display_key(key: str, all_keys: list[str]) -> str:
+    short = key[len("model."):] if key.startswith("model.") else key
+    if short != key and short in all_keys:  # would collide with a top-level key of that name
+        short = key
+    return PARAM_DISPLAY.get(short, short)
+
+
+def _as_number(value: object) -> float | None:
+    try:
+        out = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return out if math.isfinite(out) else None
+
+
+def _sort_key(value: object) -> tuple:
+    num = _as_number(value)
+    return (0, num, "") if num is not None else (1, 0.0, str(value))
+
+
+def swept_params(runs: pd.DataFrame) -> list[str]:
+    """Param keys (without ``param.``) whose value differs between these runs, minus the seed,
+    values equal to the seed in every run, bookkeeping keys and keys repeating another one."""
+    seed = runs.get(PARAM + "seed")
+    candidates = []
+    # Shallow keys first, so a top-level knob (n_clusters) wins over a key that follows it
+    # (model.n_clusters=${n_clusters}).
+    for col in sorted((c for c in runs.columns if c.startswith(PARAM)), key=lambda c: (c.count("."), c)):
+        key = col[len(PARAM):]
+        values = runs[col].astype(object).where(runs[col].notna(), "<unset>")
+        if _ignored(key) or values.nunique() <= 1:
+            continue
+        if seed is not None and (values.astype(str) == seed.astype(str)).all():
+            continue
+        candidates.append((key, values))
+    kept: list[tuple[str, np.ndarray]] = []
+    for key, values in candidates:
+        codes = pd.factorize(values.astype(str))[0]
+        if any(len(set(zip(codes, other, strict=True))) == len(set(codes)) == len(set(other))
+               for _, other in kept):
+            continue  # the same partition of the runs as a key already kept
+        kept.append((key, codes))
+    # Model hyper-parameters first, then the rest, each alphabetically.
+    return sorted((k for k, _ in kept), key=lambda k: (not k.startswith("model."), k))
+
+
+@dataclass
+class Method:
+    dataset: str
+    label: str
+    model: str  # _target_
+    is_deep: bool
+    params: dict[str, str]  # the swept values that define it
+    runs: pd.DataFrame  # its finished runs
+    stats: dict[str, tuple[float, float, int]] = field(default_factory=dict)  # key -> (mean, std, n)
+
+    @property
+    def n_runs(self) -> int:
+        return len(self.runs)
+
+    @property
+    def seeds(self) -> list[str]:
+        col = PARAM + "seed"
+        if col not in self.runs:
+            return []
+        return sorted(self.runs[col].dropna().astype(str).unique().tolist(), key=_sort_key)
+
+
+def metric_stats(values: pd.Series) -> tuple[float, float, int]:
+    """(mean, sample std with ddof=1 or NaN for fewer than two values, count) of finite values."""
+    v = pd.to_numeric(values, errors="coerce").astype(float)
+    v = v[np.isfinite(v)]
+    n = int(len(v))
+    mean = float(v.mean()) if n else float("nan")
+    std = float(v.std(ddof=1)) if n > 1 else float("nan")
+    return mean, std, n
+
+
+def build_methods(finished: pd.DataFrame, metrics: list[MetricSpec]) -> list[Method]:
+    """Group finished runs into methods per dataset; methods of a dataset sorted classical first."""
+    methods: list[Method] = []
+    for dataset, ds_runs in finished.groupby("dataset", sort=True):
+        for model, m_runs in ds_runs.groupby("model", sort=True):
+            keys = swept_params(m_runs)
+            deep = is_deep_model(str(model), m_runs)
+            all_keys = [c[len(PARAM):] for c in m_runs.columns if c.startswith(PARAM)]
+            if keys:
+                group_cols = [PARAM + k for k in keys]
+                filled = m_runs[group_cols].astype(object).where(m_runs[group_cols].notna(), "<unset>")
+                keys_per_run = filled.astype(str).apply(tuple, axis=1)
+                groups = {v: keys_per_run.index[keys_per_run == v] for v in dict.fromkeys(keys_per_run)}
+            else:
+                groups = {(): m_runs.index}
+            for values, index in groups.items():
+                values = values if isinstance(values, tuple) else (values,)
+                params = dict(zip(keys, values, strict=True))
+                name = short_model_name(str(model))
+                if params:
+                    name += "(" + ", ".join(f"{_display_key(k, all_keys)}={v}" for k, v in params.items()) + ")"
+                method = Method(str(dataset), name, str(model), deep, params, m_runs.loc[index])
+                for spec in metrics:
+                    col = METRIC + spec.key
+                    method.stats[spec.key] = (metric_stats(method.runs[col]) if col in method.runs
+                                              else (float("nan"), float("nan"), 0))
+                methods.append(method)
+    methods.sort(key=lambda m: (m.dataset, m.is_deep, short_model_name(m.model),
+                                tuple(_sort_key(v) for v in m.params.values())))
+    return methods
+
+
+def available_metrics(finished: pd.DataFrame, specs=RANKED_METRICS) -> list[MetricSpec]:
+    return [s for s in specs if METRIC + s.key in finished and finished[METRIC + s.key].notna().any()]
+
+
+def ranks(methods: list[Method], spec: MetricSpec) -> dict[str, int]:
+    """Method label -> rank (1 = best) on one metric among methods of one dataset; NaN unranked."""
+    scored = [(m.label, m.stats[spec.key][0]) for m in methods if np.isfinite(m.stats[spec.key][0])]
+    out = {}
+    for label, mean in scored:
+        better = sum(1 for _, other in scored if (other > mean if spec.higher_is_better else other < mean))
+        out[label] = better + 1
+    return out
+
+
+def _better(spec: MetricSpec, a: float, b: float) -> bool:
+    return a > b if spec.higher_is_better else a < b
+
+
+def best_classical(methods: list[Method], spec: MetricSpec) -> Method | None:
+    best = None
+    for m in methods:
+        if m.is_deep or not np.isfinite(m.stats[spec.key][0]):
+            continue
+        if best is None or _better(spec, m.stats[spec.key][0], best.stats[spec.key][0]):
+            best = m
+    return best
+
+
+@dataclass
+class Outcome:
+    result: str  # "win", "loss", "tie" or "n/a"
+    delta: float  # deep mean - classical mean (signed as measured)
+    baseline: str  # label of the best classical method
+
+
+def compare_to_classical(method: Method, methods: list[Method], spec: MetricSpec) -> Outcome:
+    """Win/loss/tie of a deep method against the best classical method of its dataset."""
+    base = best_classical(methods, spec)
+    mean, std, _ = method.stats[spec.key]
+    if base is None or not np.isfinite(mean):
+        return Outcome("n/a", float("nan"), base.label if base else "-")
+    b_mean, b_std, _ = base.stats[spec.key]
+    delta = mean - b_mean
+    spread = max(np.nan_to_num(std), np.nan_to_num(b_std))
+    gain = delta if spec.higher_is_better else -delta
+    result = "win" if gain > spread else "loss" if gain < -spread else "tie"
+    return Outcome(result, delta, base.label)
+
+
+def representative_run(method: Method, spec: MetricSpec) -> pd.Series:
+    """The run with the median value of ``spec`` (the lower median for an even count), so
+    figures show a typical seed, not the luckiest one. Runs without the metric come last."""
+    col = METRIC + spec.key
+    runs = method.runs
+    if col not in runs:
+        return runs.iloc[0]
+    order = runs[col].astype(float).sort_values(na_position="last")
+    n = int(runs[col].notna().sum())
+    return runs.loc[order.index[(n - 1) // 2 if n else 0]]
+
+
+def primary_metric(metrics: list[MetricSpec]) -> MetricSpec:
+    """ACC when ground truth exists, else silhouette, else the first available metric."""
+    by_key = {s.key: s for s in metrics}
+    return by_key.get("eval/acc") or by_key.get("eval/silhouette") or metrics[0]
+
+
+def format_value(mean: float, decimals: int) -> str:
+    return "–" if not np.isfinite(mean) else f"{mean:.{decimals}f}"
+
+
+def decimals_for(methods: list[Method], spec: MetricSpec) -> int:
+    """3 decimals, or 1 for metrics in the hundreds and above (Calinski-Harabasz)."""
+    means = [abs(m.stats[spec.key][0]) for m in methods if np.isfinite(m.stats[spec.key][0])]
+    return 1 if means and max(means) >= 100 else 3
+
+
+def format_cell(stats: tuple[float, float, int], n_runs: int, decimals: int) -> str:
+    mean, std, n = stats
+    if not np.isfinite(mean):
+        return "–"
+    text = f"{mean:.{decimals}f}"
+    text += f" ± {std:.{decimals}f}" if np.isfinite(std) else " ± –"
+    if n < n_runs:
+        text += f" (n={n})"
+    return text

@@ -1,0 +1,295 @@
+"""Comparison reports (seglab.report): numbers against the tracker, HTML in a real browser.
+
+The module builds one small MLflow store by hand with ``MlflowClient`` (schema creation costs
+seconds, so once): two datasets, classical models (k-means at k=4 and 5, a GMM) and a deep one
+(DEC at two latent sizes), three seeds each, one failed run, run dirs with the files a real run
+writes. The report made from it is checked against statistics the test computes itself from
+``MlflowClient``, and rendered by headless Chromium.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from mlflow.entities import Metric, Param
+from mlflow.tracking import MlflowClient
+
+from seglab.report.compare import make_report, split_overrides
+from seglab.report.table import Method, MetricSpec, compare_to_classical, swept_params
+
+ROOT = Path(__file__).resolve().parents[1]
+KMEANS = "seglab.models.kmeans.KMeansModel"
+GMM = "sklearn.mixture.GaussianMixture"  # a classical model class without `is_deep`
+DEC = "seglab.models.dec.DEC"
+METRICS = {"eval/silhouette": "Silhouette ↑", "eval/calinski_harabasz": "Calinski-Harabasz ↑",
+           "eval/davies_bouldin": "Davies-Bouldin ↓", "eval/acc": "ACC ↑", "eval/nmi": "NMI ↑", "eval/ari": "ARI ↑"}
+SWEEP = "/somewhere/multiruns/2025-01-01/12-00-00"
+
+
+def _methods_toy():
+    """(dataset, target, n_clusters, latent_dim, expected label) of every method in the store."""
+    return [("toy", KMEANS, 4, None, "k-means(k=4)"), ("toy", KMEANS, 5, None, "k-means(k=5)"),
+            ("toy", GMM, 5, None, "GMM"), ("toy", DEC, 5, 5, "DEC(latent_dim=5)"),
+            ("toy", DEC, 5, 10, "DEC(latent_dim=10)"),
+            ("toy2", KMEANS, 3, None, "k-means"), ("toy2", DEC, 3, 8, "DEC")]
+
+
+def _write_run_dir(path: Path, k: int, seed: int, overrides: list[str] | None) -> None:
+    rng = np.random.default_rng(seed + 10 * k)
+    path.mkdir(parents=True)
+    shares = rng.dirichlet(np.ones(k) * 3)
+    sizes = np.round(shares * 400).astype(int)
+    rows = [{"segment": str(s), "size": int(sizes[s]), "share": float(sizes[s] / sizes.sum()),
+             "recency_days": float(rng.uniform(5, 300)), "frequency": float(rng.uniform(1, 30)),
+             "monetary": float(rng.uniform(20, 3000)), "tenure_days": float(rng.uniform(30, 900))}
+            for s in range(k)]
+    rows.append({"segment": "all", "size": int(sizes.sum()), "share": 1.0, "recency_days": 100.0,
+                 "frequency": 10.0, "monetary": 500.0, "tenure_days": 400.0})
+    pd.DataFrame(rows).to_csv(path / "profiles.csv", index=False)
+    (path / "config.yaml").write_text(f"seed: {seed}\nn_clusters: {k}\n")
+    if overrides is not None:
+        (path / ".hydra").mkdir()
+        (path / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(overrides))
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    root = tmp_path_factory.mktemp("report_store")
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri)
+    exp_ids = {d: client.create_experiment(f"seglab-{d}", artifact_location=(root / "art" / d).as_uri())
+               for d in ("toy", "toy2")}
+    rng = np.random.default_rng(0)
+    for i, (dataset, target, k, latent, _label) in enumerate(_methods_toy()):
+        for seed in (0, 1, 2):
+            overrides = [f"data={dataset}", f"model={target.rsplit('.', 1)[-1].lower()}", f"n_clusters={k}",
+                         f"seed={seed}"] + ([f"model.latent_dim={latent}", "model.hidden_dims=[64,32]"] if latent else [])
+            run_dir = root / "runs" / f"{i}_{seed}"
+            _write_run_dir(run_dir, k, seed, overrides if seed != 1 else None)  # seed 1: only the tag
+            params = {"seed": str(seed), "n_clusters": str(k), "data.name": dataset, "model._target_": target,
+                      "model.n_clusters": str(k), "model.random_state": str(seed), "log_dir": str(root),
+                      "logger.experiment_name": f"seglab-{dataset}"}
+            if latent:
+                params["model.latent_dim"] = str(latent)
+            tags = {"seglab.run_dir": str(run_dir), "seglab.dataset": dataset, "seglab.model": target,
+                    "seglab.overrides": ",".join(overrides),
+                    "seglab.command": "train.py -m " + " ".join(overrides[:3]) + " seed=0,1,2"}
+            if dataset == "toy":
+                tags["seglab.sweep_id"] = SWEEP
+            run = client.create_run(exp_ids[dataset], tags=tags)
+            metrics = {"eval/silhouette": rng.uniform(0.1, 0.6) + (0.1 if latent else 0),
+                       "eval/calinski_harabasz": rng.uniform(100, 900), "eval/davies_bouldin": rng.uniform(0.5, 2),
+                       "time/fit_s": rng.uniform(0.1, 20)}
+            if dataset == "toy":
+                metrics.update({"eval/acc": rng.uniform(0.3, 0.9), "eval/nmi": rng.uniform(0.1, 0.7)})
+                if not (latent == 10 and seed == 2):  # one run without ARI: that cell has n=2
+                    metrics["eval/ari"] = rng.uniform(0.0, 0.6)
+            if latent:
+                metrics["eval/latent_silhouette"] = rng.uniform(0.3, 0.8)
+            client.log_batch(run.info.run_id, metrics=[Metric(k_, float(v), 0, 0) for k_, v in metrics.items()],
+                             params=[Param(k_, v) for k_, v in params.items()])
+            client.set_terminated(run.info.run_id, "FINISHED")
+    failed = client.create_run(exp_ids["toy"], tags={"seglab.dataset": "toy", "seglab.model": KMEANS,
+                                                     "seglab.overrides": "model=kmeans,model.n_init=0,seed=0",
+                                                     "seglab.sweep_id": SWEEP})
+    client.log_batch(failed.info.run_id, params=[Param("seed", "0"), Param("model._target_", KMEANS),
+                                                 Param("n_clusters", "4"), Param("data.name", "toy")])
+    client.set_terminated(failed.info.run_id, "FAILED")
+    return uri, client, failed.info.run_id
+
+
+@pytest.fixture(scope="module")
+def report(store, tmp_path_factory):
+    uri, _, _ = store
+    out = tmp_path_factory.mktemp("report")
+    make_report(uri, out, embedding=False, command="python scripts/compare.py --out x")
+    return out
+
+
+def parse_tables(markdown: str, heading: str) -> dict[str, list[dict[str, str]]]:
+    """Every Markdown table following a '### heading', keyed by the dataset section it is in."""
+    tables, dataset, lines = {}, None, markdown.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("## Dataset `"):
+            dataset = line.split("`")[1]
+        if line.strip() == f"### {heading}":
+            j = i + 1
+            while not lines[j].startswith("|"):
+                j += 1
+            header = [h.strip() for h in lines[j].strip("|").split("|")]
+            rows = []
+            j += 2
+            while j < len(lines) and lines[j].startswith("|"):
+                cells = [c.strip() for c in re.split(r"(?<!\\)\|", lines[j].strip().strip("|"))]
+                rows.append(dict(zip(header, cells, strict=True)))
+                j += 1
+            tables[dataset] = rows
+    return tables
+
+
+def parse_cell(cell: str) -> tuple[float, float, int | None, int]:
+    """'**0.512 ± 0.010 (n=2)**' -> (0.512, 0.010, 2, decimals)."""
+    m = re.fullmatch(r"\**(-?[\d.]+) ± (–|[\d.]+)(?: \(n=(\d+)\))?\**", cell)
+    assert m, cell
+    decimals = len(m.group(1).split(".")[1]) if "." in m.group(1) else 0
+    std = float("nan") if m.group(2) == "–" else float(m.group(2))
+    return float(m.group(1)), std, int(m.group(3)) if m.group(3) else None, decimals
+
+
+def test_markdown_table_equals_the_trackers_numbers(store, report):
+    uri, client, _ = store
+    tables = parse_tables((report / "report.md").read_text(), "Methods × metrics (mean ± std over seeds)")
+    assert set(tables) == {"toy", "toy2"}
+    labels = {label: (d, t, k, lat) for d, t, k, lat, label in _methods_toy()}
+    checked = 0
+    for dataset, rows in tables.items():
+        assert {r["Method"] for r in rows} == {lab for lab, v in labels.items() if v[0] == dataset}
+        exp = client.get_experiment_by_name(f"seglab-{dataset}")
+        runs = [r for r in client.search_runs([exp.experiment_id]) if r.info.status == "FINISHED"]
+        for row in rows:
+            _, target, k, latent = labels[row["Method"]]
+            mine = [r for r in runs if r.data.params["model._target_"] == target
+                    and r.data.params["n_clusters"] == str(k)
+                    and r.data.params.get("model.latent_dim") == (str(latent) if latent else None)]
+            assert row["n"] == str(len(mine)) == "3"
+            assert row["kind"] == ("deep" if target == DEC else "classical")
+            for key, col in METRICS.items():
+                values = [r.data.metrics[key] for r in mine if key in r.data.metrics]
+                if not values:
+                    assert row.get(col, "–") == "–"
+                    continue
+                mean, std, n, decimals = parse_cell(row[col])
+                tol = 0.5 * 10 ** -decimals + 1e-9
+                assert abs(mean - statistics.fmean(values)) <= tol, (row["Method"], key)
+                assert abs(std - statistics.stdev(values)) <= tol, (row["Method"], key)
+                assert n == (None if len(values) == len(mine) else len(values))
+                checked += 1
+    assert checked == 5 * 6 + 2 * 3
+
+
+def test_report_lists_ranks_wins_figures_commands_and_failures(store, report):
+    _, _, failed_id = store
+    md = (report / "report.md").read_text()
+    ranks = parse_tables(md, "Ranks")
+    assert [r["Method"] for r in ranks["toy"]]  # sorted by mean rank
+    mean_ranks = [float(r["mean rank"]) for r in ranks["toy"]]
+    assert mean_ranks == sorted(mean_ranks)
+    wins = parse_tables(md, "Deep methods against the best classical baseline")
+    assert {r["Deep method"] for r in wins["toy"]} == {"DEC(latent_dim=5)", "DEC(latent_dim=10)"}
+    for row in wins["toy"]:
+        assert re.fullmatch(r"\d/\d/\d", row["W/T/L"]) and sum(map(int, row["W/T/L"].split("/"))) == 6
+    assert "against model.latent_dim" in md.replace("`", "")
+    assert "Criteria against the number of segments k" in md
+    for png in re.findall(r"\]\((figures/[^)]+\.png)\)", md):
+        assert (report / png).stat().st_size > 5000
+    assert len(re.findall(r"\]\((figures/[^)]+\.png)\)", md)) >= 8
+    # exact per-run commands, from .hydra/overrides.yaml or the tag (bracketed lists stay whole)
+    assert "python train.py data=toy model=dec n_clusters=5 seed=1 model.latent_dim=5 'model.hidden_dims=[64,32]'" in md
+    assert "python train.py -m data=toy model=kmeansmodel n_clusters=4 seed=0,1,2" in md
+    assert failed_id in md and "FAILED" in md
+    runs = pd.read_csv(report / "runs.csv")
+    assert len(runs) == 7 * 3 + 1
+    summary = pd.read_csv(report / "summary.csv")
+    assert set(summary["dataset"]) == {"toy", "toy2"}
+
+
+def test_filters_and_cli(store, tmp_path):
+    uri, _, _ = store
+    out = tmp_path / "sweep_only"
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "compare.py"), "--tracking-uri", uri,
+                           "--sweep-id", "2025-01-01/12-00-00", "--tag", "seglab.model=" + DEC,
+                           "--no-embedding", "--out", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    runs = pd.read_csv(out / "runs.csv")
+    assert len(runs) == 6 and set(runs["dataset"]) == {"toy"} and set(runs["model"]) == {DEC}
+    assert "Not applicable: this dataset has no classical method." in (out / "report.md").read_text()
+    bad = subprocess.run([sys.executable, str(ROOT / "scripts" / "compare.py"), "--tracking-uri", uri,
+                          "--experiment", "nope", "--out", str(tmp_path / "x")], capture_output=True, text=True)
+    assert bad.returncode == 2 and "no experiment named 'nope'" in bad.stderr
+
+
+def test_split_overrides_keeps_brackets_and_quotes_whole():
+    assert split_overrides("model=dec,model.hidden=[500,500,2000],seed=1") == [
+        "model=dec", "model.hidden=[500,500,2000]", "seed=1"]
+    assert split_overrides("a='x,y',b={c:1,d:2}") == ["a='x,y'", "b={c:1,d:2}"]
+    assert split_overrides("(defaults)") == []
+
+
+def test_swept_params_drop_seed_followers_and_duplicates():
+    runs = pd.DataFrame({"param.seed": ["0", "1", "0", "1"], "param.model.random_state": ["0", "1", "0", "1"],
+                         "param.n_clusters": ["4", "4", "5", "5"], "param.model.n_clusters": ["4", "4", "5", "5"],
+                         "param.log_dir": ["a", "b", "c", "d"], "param.model.lr": ["0.1"] * 4})
+    assert swept_params(runs) == ["n_clusters"]
+
+
+def _method(label, deep, mean, std):
+    return Method("d", label, "x." + label, deep, {}, pd.DataFrame(), {"m": (mean, std, 3)})
+
+
+def test_wins_need_a_gap_beyond_the_seed_spread():
+    up, down = MetricSpec("m", "M", True), MetricSpec("m", "M", False)
+    classical = [_method("A", False, 0.50, 0.01), _method("B", False, 0.40, 0.0)]
+    deep = _method("D", True, 0.55, 0.02)
+    assert compare_to_classical(deep, classical + [deep], up).result == "win"
+    assert compare_to_classical(deep, classical + [deep], up).baseline == "A"
+    close = _method("E", True, 0.515, 0.02)
+    assert compare_to_classical(close, classical + [close], up).result == "tie"
+    # lower is better: B is the best classical, D is worse by more than the spread
+    assert compare_to_classical(deep, classical + [deep], down).baseline == "B"
+    assert compare_to_classical(deep, classical + [deep], down).result == "loss"
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def test_html_renders_in_headless_chromium(report, tmp_path):
+    browser = _chromium()
+    if browser is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed; CI must install it (apt-get install -y chromium)")
+        pytest.skip("chromium not installed (apt-get install -y chromium); required in CI")
+    page = (report / "report.html").resolve()
+    html_text = page.read_text()
+    assert "http://" not in html_text and "https://" not in html_text and "<script" not in html_text
+    flags = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+             f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run(flags + ["--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert dom.stdout.count('<table class="results">') >= 6
+    n_images = dom.stdout.count('<img src="data:image/png;base64,')
+    assert n_images == len(list((report / "figures").glob("*.png"))) >= 8
+    assert "DEC(latent_dim=10)" in dom.stdout and "k-means(k=4)" in dom.stdout
+
+    shot = tmp_path / "report.png"
+    res = subprocess.run(flags + [f"--screenshot={shot}", "--window-size=1280,2000", "--hide-scrollbars",
+                                  page.as_uri()], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0 and shot.is_file(), res.stderr[-2000:]
+    from PIL import Image
+
+    img = np.asarray(Image.open(shot).convert("RGB"))
+    assert img.shape[:2] == (2000, 1280)
+    colours = len(np.unique(img.reshape(-1, 3)[::7], axis=0))
+    non_white = float((img < 245).any(axis=2).mean())
+    assert colours > 50 and non_white > 0.05, (colours, non_white)
+    if os.environ.get("SEGLAB_KEEP_SCREENSHOT"):
+        shutil.copy(shot, os.environ["SEGLAB_KEEP_SCREENSHOT"])
+
+
+def test_nan_free_summary(report):
+    summary = pd.read_csv(report / "summary.csv")
+    full = summary[summary["n"] == summary["n_runs"]]
+    assert full["mean"].map(math.isfinite).all()
