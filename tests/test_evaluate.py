@@ -17,6 +17,7 @@ from sklearn.metrics import (
 )
 
 from seglab.evaluate import cluster_sizes, clustering_accuracy, evaluate_clustering, segment_profiles
+from seglab.evaluate.profiles import describe, segment_deviations, write_profiles
 
 
 @pytest.fixture(scope="module")
@@ -163,6 +164,7 @@ def test_segment_profiles_by_hand():
     assert list(p["segment"]) == ["0", "1", "all"]
     assert list(p.columns) == [
         "segment",
+        "name",
         "size",
         "share",
         "soft_size",
@@ -186,3 +188,64 @@ def test_segment_profiles_noise_row():
     p = segment_profiles(features, np.array([-1, 0, 0, -1]))
     assert list(p["segment"]) == ["noise", "0", "all"]
     assert p.set_index("segment").loc["noise", "x"] == pytest.approx(2.5)
+
+
+def _shop_features():
+    return pd.DataFrame(
+        {
+            "monetary_total": [100.0, 300.0, 20.0, 30.0],
+            "frequency": [4.0, 6.0, 1.0, 2.0],
+            "recency_days": [10.0, 20.0, 400.0, 200.0],
+            "tenure_days": [400.0, 300.0, 10.0, 250.0],
+            "cat_share_books": [1.0, 0.6, 0.0, 0.0],
+            "cat_share_music": [0.0, 0.4, 1.0, 1.0],
+            "text_sentiment_mean": [0.5, 0.7, -0.4, -0.2],
+        },
+        index=pd.Index(list("abcd"), name="customer_id"),
+    )
+
+
+def test_business_indicators_by_hand():
+    p = segment_profiles(_shop_features(), np.array([0, 0, 1, 1]), churn_days=180).set_index("segment")
+    s0, s1, pop = p.loc["0"], p.loc["1"], p.loc["all"]
+    assert s0["revenue"] == 400.0 and s1["revenue"] == 50.0 and pop["revenue"] == 450.0
+    assert s0["revenue_share"] == pytest.approx(400 / 450)
+    assert s0["aov"] == pytest.approx(40.0)  # 400 over 10 purchases
+    assert s1["aov"] == pytest.approx(50 / 3)
+    assert s0["purchase_frequency"] == pytest.approx(5.0)
+    assert s0["purchases_per_year"] == pytest.approx(365 * 10 / 700)
+    assert s1["purchases_per_year"] == pytest.approx(365 * 3 / (30 + 250))  # tenure 10 floored at 30
+    assert s0["churn_share"] == 0.0 and s1["churn_share"] == 1.0 and pop["churn_share"] == 0.5
+    # CLV = margin * aov * purchases/year * r / (1 + d - r), r = 1 - churn
+    assert s0["clv"] == pytest.approx(40.0 * 365 * 10 / 700 / 0.1)
+    assert s1["clv"] == pytest.approx(0.0)
+    assert s0["mean_sentiment"] == pytest.approx(0.6) and s1["mean_sentiment"] == pytest.approx(-0.3)
+    assert s0["top_categories"] == "books 80% · music 20%"
+    assert s1["top_categories"] == "music 100%"
+    assert pop["name"] == "all customers"
+    # largest |z| first: sentiment 0.98, books share 0.94 (music's -0.94 gives no phrase), frequency 0.91
+    assert s0["name"] == "positive reviews · books-heavy · frequent"
+    assert s1["name"] == "negative reviews · music-heavy · infrequent"
+
+
+def test_deviations_and_names():
+    f = _shop_features()
+    dev = segment_deviations(f, np.array([0, 0, 1, 1]))
+    mu, sd = f["monetary_total"].mean(), f["monetary_total"].std(ddof=0)
+    assert dev.loc["0", "monetary_total"] == pytest.approx((200.0 - mu) / sd)
+    assert list(dev.index) == ["0", "1"]
+    z = pd.Series({"monetary_total": 1.2, "frequency": 0.9, "recency_days": -0.7, "tenure_days": 0.2})
+    assert describe(z) == "high spend · frequent · recently active"
+    assert describe(z, n_terms=1) == "high spend"
+    assert describe(z * 0.1) == "average"
+    assert describe(pd.Series({"cat_share_books": 2.0, "text_sentiment_mean": -1.0, "loyalty_score": 0.8})) == (
+        "books-heavy · negative reviews · high loyalty_score"
+    )
+
+
+def test_identical_names_are_told_apart(tmp_path):
+    f = pd.DataFrame({"x": [1.0, 1.0, 1.0, 1.0]})
+    p = write_profiles(tmp_path, f, np.array([0, 0, 1, 1]))
+    assert list(p["name"][:2]) == ["average (segment 0)", "average (segment 1)"]
+    for name in ("profiles.csv", "profile_deviations.csv", "segment_names.json", "profiles.png"):
+        assert (tmp_path / name).exists()
