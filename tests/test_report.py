@@ -293,3 +293,26 @@ def test_nan_free_summary(report):
     summary = pd.read_csv(report / "summary.csv")
     full = summary[summary["n"] == summary["n_runs"]]
     assert full["mean"].map(math.isfinite).all()
+
+
+def test_report_on_real_runs_redraws_the_embedding(tmp_path):
+    """Real runs from ``seglab.train.run``: the 2-D view reloads the saved preprocessor and model
+    on the rebuilt data, and the saved model reproduces the saved segments exactly."""
+    from hydra import compose, initialize_config_dir
+
+    from seglab.train import run
+
+    log_dir = tmp_path / "logs"
+    for seed in (0, 1):
+        with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+            cfg = compose("config", overrides=[f"log_dir={log_dir}", "model=kmeans", "data.n_customers=300",
+                                               f"seed={seed}", "logger.experiment_name=real", "num_threads=1"])
+        run(cfg, run_dir=log_dir / f"run{seed}")
+    out = tmp_path / "report"
+    make_report(f"sqlite:///{log_dir / 'mlflow.db'}", out, ["real"], max_points=200)
+    md = (out / "report.md").read_text()
+    assert "agree with its saved segments for 100.0% of customers" in md
+    assert "preprocessed features (d=" in md and "PCA and t-SNE" in md
+    assert list((out / "figures").glob("*_embedding.png"))
+    table = parse_tables(md, "Methods × metrics (mean ± std over seeds)")["synthetic"]
+    assert [r["Method"] for r in table] == ["k-means"] and table[0]["n"] == "2"

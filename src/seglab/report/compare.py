@@ -258,12 +258,18 @@ class ReportBuilder:
             if path is None:
                 B.append(doc.Para(f"No `profiles.csv` for {m.label} run `{run['run_id']}`."))
                 continue
-            png = plots.profile_heatmap(pd.read_csv(path), f"{dataset} · {m.label} · segment profiles")
+            profiles = pd.read_csv(path)
+            dev_path = self.files.path(run, "profile_deviations.csv")
+            deviations = pd.read_csv(dev_path, index_col=0) if dev_path is not None else None
+            png = plots.profile_heatmap(profiles, f"{dataset} · {m.label} · segment profiles", deviations)
+            what = ("each segment's mean against the population, (mean − population mean) / population std"
+                    if deviations is not None else
+                    "segment means z-scored across segments (relative to the other segments, so a feature whose "
+                    "segments differ little still spans the colours: read the numbers)")
             self.image(png, f"{dataset}_{m.label}_profiles",
-                       f"Segment profiles of {m.label} (run `{run['run_id']}`): colour = segment mean z-scored per "
-                       "feature across segments (relative to the other segments, so a feature whose segments "
-                       "differ little still spans the colours: read the numbers); numbers = segment means in "
-                       "original units; rows = segment (share).")
+                       f"Segment profiles of {m.label} (run `{run['run_id']}`): colour = {what}; numbers = segment "
+                       "means in original units; rows = segment: name (share).")
+            self.business_table(m, profiles)
         shares = {}
         for m in methods:
             run = representative_run(m, prim)
@@ -274,6 +280,26 @@ class ReportBuilder:
                 shares[m.label] = prof["share"].to_numpy(dtype=float)
         png = plots.segment_sizes(shares, f"{dataset}: segment sizes (representative run per method)")
         self.image(png, f"{dataset}_sizes", f"Segment shares of each method's representative run (median {prim.label} seed).")
+
+    def business_table(self, method: Method, profiles: pd.DataFrame) -> None:
+        cols = [c for c in ("name", "size", "share", "revenue_share", "aov", "purchases_per_year", "churn_share",
+                            "clv", "mean_sentiment", "top_categories") if c in profiles]
+        if len(cols) <= 3:
+            return
+        rows = []
+        for _, r in profiles.iterrows():
+            cells = [str(r["segment"])]
+            for c in cols:
+                v = r[c]
+                if isinstance(v, (float, np.floating)):
+                    cells.append("–" if not np.isfinite(v) else f"{v:.1%}" if c in ("share", "revenue_share",
+                                                                                    "churn_share") else f"{v:,.3g}")
+                else:
+                    cells.append(str(v))
+            rows.append(cells)
+        self.blocks.append(doc.Table(["segment"] + cols, rows, caption=f"Segments of {method.label} (same run): "
+                                     "business indicators from `profiles.csv` (see `seglab.evaluate.profiles`).",
+                                     css_class="segments"))
 
     def embedding_figure(self, dataset: str, method: Method, run: pd.Series) -> None:
         if not self.embedding:

@@ -101,40 +101,66 @@ def embedding_views(coords: dict[str, np.ndarray], labels: np.ndarray, title: st
     return to_png(fig)
 
 
-def profile_heatmap(profiles: pd.DataFrame, title: str, max_features: int = 40) -> bytes | None:
-    """Segment × feature heatmap of segment means z-scored per feature across segments (colour),
-    annotated with the means in original units. Features with no spread are dropped; above
-    ``max_features`` the most varying are kept."""
-    seg = profiles[profiles["segment"].astype(str) != "all"].copy()
-    feats = [c for c in seg.columns if c not in {"segment", "size", "share", "soft_size", "mean_confidence"}]
-    if seg.empty or not feats:
+#: profiles.csv columns that are not per-feature means (business indicators, sizes, names).
+PROFILE_META = {"segment", "name", "size", "share", "soft_size", "mean_confidence", "revenue", "revenue_share",
+                "aov", "purchase_frequency", "purchases_per_year", "churn_share", "clv", "mean_sentiment",
+                "top_categories"}
+
+
+def profile_matrix(profiles: pd.DataFrame, deviations: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """(z, means, what z is) for the segments of a run (population and noise rows dropped).
+
+    With ``profile_deviations.csv`` (evaluate's ``segment_deviations``) z is each segment's mean
+    against the population, ``(segment mean - population mean) / population std``. Without it z
+    is computed from ``profiles.csv`` alone, across segment means (relative to the other
+    segments: a feature whose segments differ little still spans the colours)."""
+    seg = profiles[~profiles["segment"].astype(str).isin(["all", "noise"])].copy()
+    seg.index = seg["segment"].astype(str)
+    feats = [c for c in seg.columns if c not in PROFILE_META and pd.api.types.is_numeric_dtype(seg[c])]
+    means = seg[feats].astype(float)
+    if deviations is not None and not deviations.empty:
+        dev = deviations.copy()
+        dev.index = dev.index.astype(str)
+        cols = [c for c in dev.columns if c in means.columns]
+        z = dev.loc[[s for s in means.index if s in dev.index], cols].astype(float)
+        return z, means.loc[z.index, cols], "segment mean vs population: (mean − population mean) / population std"
+    spread = means.std(axis=0, ddof=0)
+    means = means.loc[:, spread > 0]
+    z = (means - means.mean(axis=0)) / means.std(axis=0, ddof=0)
+    return z, means, "segment mean z-scored across segments (relative to the other segments)"
+
+
+def profile_heatmap(profiles: pd.DataFrame, title: str, deviations: pd.DataFrame | None = None,
+                    max_features: int = 30) -> bytes | None:
+    """Segment × feature heatmap (colour: z, see ``profile_matrix``), annotated with the segment
+    means in original units; above ``max_features`` the features with the largest |z| are kept."""
+    z, values, what = profile_matrix(profiles, deviations)
+    if z.empty or z.shape[1] == 0:
         return None
-    values = seg[feats].astype(float)
-    spread = values.std(axis=0, ddof=0)
-    values = values.loc[:, spread > 0]
-    if values.empty:
-        return None
-    z = (values - values.mean(axis=0)) / values.std(axis=0, ddof=0)
     if z.shape[1] > max_features:
-        keep = z.abs().max(axis=0).sort_values(ascending=False).index[:max_features]
-        z, values = z[keep], values[keep]
+        keep = set(z.abs().max(axis=0).sort_values(ascending=False).index[:max_features])
+        cols = [c for c in z.columns if c in keep]
+        z, values = z[cols], values[cols]
     n_seg, n_feat = z.shape
-    fig = Figure(figsize=(max(6.0, 0.55 * n_feat + 2.5), 0.5 * n_seg + 2.8))
+    meta = profiles.assign(segment=profiles["segment"].astype(str)).set_index("segment")
+    names = meta["name"] if "name" in meta else pd.Series(dtype=object)
+    ylabels = [f"{s}: {names.get(s, '')} ({meta['share'].get(s, float('nan')):.0%})" if s in names
+               else f"{s} ({meta['share'].get(s, float('nan')):.0%})" for s in z.index]
+    fig = Figure(figsize=(max(6.0, 0.55 * n_feat + 2.5 + 0.06 * max(map(len, ylabels))), 0.5 * n_seg + 2.8))
     ax = fig.subplots()
     lim = max(1.0, float(np.nanmax(np.abs(z.to_numpy()))))
     im = ax.imshow(z.to_numpy(), cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto")
-    ax.set_yticks(range(n_seg), [f"{s} ({sh:.0%})" for s, sh in zip(seg["segment"], seg["share"], strict=True)])
+    ax.set_yticks(range(n_seg), ylabels, fontsize=8)
     ax.set_xticks(range(n_feat), list(z.columns), rotation=60, ha="right", fontsize=8)
-    if n_seg * n_feat <= 400:
+    if n_seg * n_feat <= 450:
         for i in range(n_seg):
             for j in range(n_feat):
                 v = values.iat[i, j]
                 text = f"{v:.3g}" if abs(v) < 1e4 else f"{v:.2e}"
                 ax.text(j, i, text, ha="center", va="center", fontsize=7,
                         color="white" if abs(z.iat[i, j]) > 0.6 * lim else "black")
-    ax.set_ylabel("segment (share)")
-    fig.colorbar(im, ax=ax, label="z-score of segment mean (per feature)", shrink=0.8)
-    ax.set_title(title, fontsize=10)
+    fig.colorbar(im, ax=ax, label="z", shrink=0.8)
+    ax.set_title(f"{title}\ncolour: {what}", fontsize=9)
     fig.tight_layout()
     return to_png(fig)
 
