@@ -15,7 +15,6 @@ import re
 import shutil
 import statistics
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +24,7 @@ import yaml
 from mlflow.entities import Metric, Param
 from mlflow.tracking import MlflowClient
 
-from seglab.report.compare import make_report, split_overrides
+from seglab.report.compare import main, make_report, split_overrides
 from seglab.report.table import Method, MetricSpec, compare_to_classical, swept_params
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -113,7 +112,7 @@ def store(tmp_path_factory):
 def report(store, tmp_path_factory):
     uri, _, _ = store
     out = tmp_path_factory.mktemp("report")
-    make_report(uri, out, embedding=False, command="python scripts/compare.py --out x")
+    make_report(uri, out, ["seglab-toy", "seglab-toy2"], embedding=False, command="python scripts/compare.py --out x")
     return out
 
 
@@ -204,20 +203,20 @@ def test_report_lists_ranks_wins_figures_commands_and_failures(store, report):
     assert set(summary["dataset"]) == {"toy", "toy2"}
 
 
-def test_filters_and_cli(store, tmp_path):
+def test_filters_and_cli(store, tmp_path, capsys):
     uri, _, _ = store
     out = tmp_path / "sweep_only"
-    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "compare.py"), "--tracking-uri", uri,
-                           "--sweep-id", "2025-01-01/12-00-00", "--tag", "seglab.model=" + DEC,
-                           "--no-embedding", "--out", str(out)],
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    code = main(["--tracking-uri", uri, "--sweep-id", "2025-01-01/12-00-00", "--tag", "seglab.model=" + DEC,
+                 "--no-embedding", "--out", str(out)])
+    assert code == 0
     runs = pd.read_csv(out / "runs.csv")
     assert len(runs) == 6 and set(runs["dataset"]) == {"toy"} and set(runs["model"]) == {DEC}
-    assert "Not applicable: this dataset has no classical method." in (out / "report.md").read_text()
-    bad = subprocess.run([sys.executable, str(ROOT / "scripts" / "compare.py"), "--tracking-uri", uri,
-                          "--experiment", "nope", "--out", str(tmp_path / "x")], capture_output=True, text=True)
-    assert bad.returncode == 2 and "no experiment named 'nope'" in bad.stderr
+    md = (out / "report.md").read_text()
+    assert "Not applicable: this dataset has no classical method." in md
+    assert "python scripts/compare.py --tracking-uri" in md  # the command that made it
+    assert main(["--tracking-uri", uri, "--experiment", "nope", "--out", str(tmp_path / "x")]) == 2
+    assert "no experiment named 'nope'" in capsys.readouterr().err
+    assert (ROOT / "scripts" / "compare.py").read_text().count("from seglab.report.compare import main") == 1
 
 
 def test_split_overrides_keeps_brackets_and_quotes_whole():
@@ -295,24 +294,23 @@ def test_nan_free_summary(report):
     assert full["mean"].map(math.isfinite).all()
 
 
-def test_report_on_real_runs_redraws_the_embedding(tmp_path):
+def test_report_on_real_runs_redraws_the_embedding(store, tmp_path):
     """Real runs from ``seglab.train.run``: the 2-D view reloads the saved preprocessor and model
     on the rebuilt data, and the saved model reproduces the saved segments exactly."""
     from hydra import compose, initialize_config_dir
 
     from seglab.train import run
 
-    log_dir = tmp_path / "logs"
-    for seed in (0, 1):
-        with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-            cfg = compose("config", overrides=[f"log_dir={log_dir}", "model=kmeans", "data.n_customers=300",
-                                               f"seed={seed}", "logger.experiment_name=real", "num_threads=1"])
-        run(cfg, run_dir=log_dir / f"run{seed}")
+    uri, _, _ = store  # reuse the module's store (creating a schema costs seconds): own experiment
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose("config", overrides=[f"log_dir={tmp_path}", f"logger.tracking_uri={uri}", "model=kmeans",
+                                           "data.n_customers=200", "logger.experiment_name=real", "num_threads=1"])
+    run(cfg, run_dir=tmp_path / "run0")
     out = tmp_path / "report"
-    make_report(f"sqlite:///{log_dir / 'mlflow.db'}", out, ["real"], max_points=200)
+    make_report(uri, out, ["real"], max_points=150, projections=("pca", "tsne"))
     md = (out / "report.md").read_text()
     assert "agree with its saved segments for 100.0% of customers" in md
-    assert "preprocessed features (d=" in md and "PCA and t-SNE" in md
+    assert "preprocessed features (d=" in md and "Projections: PCA, t-SNE" in md
     assert list((out / "figures").glob("*_embedding.png"))
     table = parse_tables(md, "Methods × metrics (mean ± std over seeds)")["synthetic"]
-    assert [r["Method"] for r in table] == ["k-means"] and table[0]["n"] == "2"
+    assert [r["Method"] for r in table] == ["k-means"] and table[0]["n"] == "1"

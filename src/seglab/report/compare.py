@@ -116,18 +116,19 @@ def _slug(text: str) -> str:
     return "_".join(filter(None, keep.split("_")))[:80]
 
 
-def _tsne_note(n: int, max_points: int) -> str:
+def _sample_note(n: int, max_points: int) -> str:
     return f"{min(n, max_points):,} of {n:,} customers (seeded uniform sample)" if n > max_points else f"all {n:,} customers"
 
 
 class ReportBuilder:
     def __init__(self, tracking_uri: str, runs: pd.DataFrame, out: Path, *, embedding: bool = True,
-                 tsne: bool = True, max_points: int = 2000, seed: int = 0) -> None:
+                 projections: tuple[str, ...] = ("pca", "tsne", "umap"), max_points: int = 2000,
+                 seed: int = 0) -> None:
         self.tracking_uri = tracking_uri
         self.runs = runs
         self.out = out
         self.embedding = embedding
-        self.tsne = tsne
+        self.projections = tuple(projections)
         self.max_points = max_points
         self.seed = seed
         self.files = RunFiles(tracking_uri)
@@ -316,7 +317,7 @@ class ReportBuilder:
             emb = rebuild_embedding(need["config.yaml"], need["preprocessor.joblib"], need["model.ckpt"],
                                     need["segments.parquet"])
             idx = sample_indices(len(emb.Z), self.max_points, self.seed)
-            projections = ["pca"] + (["tsne"] if self.tsne else []) + (["umap"] if umap_available() else [])
+            projections = [p for p in self.projections if p != "umap" or umap_available()] or ["pca"]
             names = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
             coords = {names[p]: project_2d(emb.Z[idx], p, self.seed) for p in projections}
             elapsed = time.perf_counter() - t0
@@ -327,10 +328,11 @@ class ReportBuilder:
         self.image(png, f"{dataset}_{method.label}_embedding",
                    f"{method.label} (run `{run['run_id']}`) in the space it clustered, the {emb.space}, re-computed "
                    f"by loading the run's saved preprocessor and model on the rebuilt features of "
-                   f"{_tsne_note(len(emb.Z), self.max_points)}; colour = the run's saved segment. The saved model's "
+                   f"{_sample_note(len(emb.Z), self.max_points)}; colour = the run's saved segment. The saved model's "
                    f"predictions on the rebuilt data agree with its saved segments for {emb.label_agreement:.1%} of "
-                   f"customers. PCA and t-SNE (scikit-learn, perplexity ≤ 30, seed {self.seed})"
-                   + (", UMAP" if "UMAP" in coords else "; UMAP not installed")
+                   f"customers. Projections: " + ", ".join(coords)
+                   + (f" (t-SNE: scikit-learn, perplexity ≤ 30, seed {self.seed})" if "t-SNE" in coords else "")
+                   + ("; UMAP not installed" if "umap" in self.projections and not umap_available() else "")
                    + f"; {elapsed:.0f} s.")
 
     def reproduce(self, dataset: str, methods: list[Method]) -> None:
@@ -393,7 +395,8 @@ class ReportBuilder:
 def make_report(tracking_uri: str, out: str | Path, experiments: list[str] | None = None,
                 sweep_ids: list[str] | None = None, tags: dict[str, str] | None = None, *,
                 title: str | None = None, command: str | None = None, embedding: bool = True,
-                tsne: bool = True, max_points: int = 2000, seed: int = 0) -> Path:
+                projections: tuple[str, ...] = ("pca", "tsne", "umap"), max_points: int = 2000,
+                seed: int = 0) -> Path:
     """Build the comparison report into ``out``; returns the path of ``report.md``."""
     out = Path(out)
     runs = load_runs(tracking_uri, experiments, sweep_ids, tags)
@@ -412,7 +415,8 @@ def make_report(tracking_uri: str, out: str | Path, experiments: list[str] | Non
     if command:
         header.append(doc.Para("Made by:"))
         header.append(doc.Code(command, "bash"))
-    builder = ReportBuilder(tracking_uri, runs, out, embedding=embedding, tsne=tsne, max_points=max_points, seed=seed)
+    builder = ReportBuilder(tracking_uri, runs, out, embedding=embedding, projections=projections,
+                            max_points=max_points, seed=seed)
     blocks = builder.build(header)
     md, _ = doc.write(blocks, out, title)
     pd.DataFrame(builder.summary_rows).to_csv(out / "summary.csv", index=False)
@@ -446,7 +450,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="output folder (report.md, report.html, figures/, *.csv)")
     parser.add_argument("--title", default=None)
     parser.add_argument("--no-embedding", action="store_true", help="skip the re-computed 2-D embedding views")
-    parser.add_argument("--no-tsne", action="store_true", help="PCA only in the embedding views")
+    parser.add_argument("--projections", default="pca,tsne,umap",
+                        help="2-D projections of the embedding views (umap only when umap-learn is installed)")
     parser.add_argument("--max-points", type=int, default=2000, help="customers shown in the 2-D views (sampled)")
     args = parser.parse_args(argv)
     uri = args.tracking_uri
@@ -459,7 +464,8 @@ def main(argv: list[str] | None = None) -> int:
     command = "python scripts/compare.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
     try:
         md = make_report(uri, args.out, args.experiment, args.sweep_id, dict(args.tag), title=args.title,
-                         command=command, embedding=not args.no_embedding, tsne=not args.no_tsne,
+                         command=command, embedding=not args.no_embedding,
+                         projections=tuple(p.strip() for p in args.projections.split(",") if p.strip()),
                          max_points=args.max_points)
     except ValueError as err:
         print(f"compare.py: {err}", file=sys.stderr)

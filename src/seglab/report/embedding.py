@@ -80,7 +80,7 @@ def project_2d(Z: np.ndarray, method: str, seed: int = 0) -> np.ndarray:
     if method == "umap":
         import umap  # optional
 
-        return umap.UMAP(n_components=2, random_state=seed).fit_transform(Z)
+        return umap.UMAP(n_components=2, random_state=seed, n_jobs=1).fit_transform(Z)
     raise ValueError(f"unknown projection {method!r}")
 
 
