@@ -181,7 +181,7 @@ def test_bad_input_is_rejected(blobs):
         DEC().transform(X)
 
 
-@pytest.mark.parametrize("name", ["ae_kmeans", "dec", "idec"])
+@pytest.mark.parametrize("name", ["ae_kmeans", "dec", "idec", "n2d", "dec_paper", "idec_paper"])
 def test_model_configs_instantiate(name):
     cfg = OmegaConf.load(CONF / "model" / f"{name}.yaml")
     root = OmegaConf.create({"n_clusters": 4, "seed": 3, "trainer": OmegaConf.load(CONF / "trainer" / "cpu.yaml"),
@@ -190,3 +190,29 @@ def test_model_configs_instantiate(name):
     assert model.n_clusters == 4 and model.random_state == 3
     assert isinstance(model.hidden_dims, list) and isinstance(model.trainer_kwargs, dict)
     assert model.trainer_kwargs["accelerator"] == "cpu"
+
+
+def test_paper_preset_builds_d_500_500_2000_10():
+    from seglab.models.autoencoder import build_mlp_autoencoder
+
+    hidden, latent = DEC(preset="paper")._architecture()
+    enc, dec = build_mlp_autoencoder(256, hidden, latent)
+    widths = [m.out_features for m in enc if isinstance(m, torch.nn.Linear)]
+    assert widths == [500, 500, 2000, 10]
+    assert [m.out_features for m in dec if isinstance(m, torch.nn.Linear)] == [2000, 500, 500, 256]
+
+
+def test_n2d_fits_blobs_and_round_trips(blobs, tmp_path):
+    pytest.importorskip("umap")
+    from seglab.models.n2d import N2D
+
+    X, y = blobs
+    ae = AEKMeans(n_clusters=3, random_state=0, **FAST).fit(X)
+    kw = {k: v for k, v in FAST.items() if k != "n_init"}
+    m = N2D(n_clusters=3, random_state=0, umap_neighbors=15, **kw).fit(X, init_from=ae)
+    assert adjusted_rand_score(y, m.labels_) > 0.9
+    assert m.cluster_centers_.shape == (3, 3)  # umap_dim defaults to n_clusters
+    proba = m.predict_proba(X[:50])
+    np.testing.assert_allclose(proba.sum(1), 1.0, atol=1e-6)
+    back = ClusterModel.load(m.save(tmp_path / "n2d.joblib"))
+    np.testing.assert_array_equal(back.predict(X[:50]), m.predict(X[:50]))

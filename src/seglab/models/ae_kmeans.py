@@ -180,11 +180,15 @@ class AEKMeans(ClusterModel):
         self.pretrain_report_ = report
 
     # --- inference -------------------------------------------------------------------------
-    def transform(self, X: np.ndarray) -> np.ndarray:
-        """The latent embedding (n, latent_dim)."""
+    def latent(self, X: np.ndarray) -> np.ndarray:
+        """The autoencoder's latent code (n, latent_dim)."""
         self._check_fitted()
         with torch_threads(self.num_threads):
             return encode(self.encoder_, self._check_X(X, fitting=False), predict_device(self.trainer_kwargs))
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """The embedding the clustering happens in: the latent code (n, latent_dim)."""
+        return self.latent(X)
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Student-t soft assignment q (rows sum to 1) of each row to each latent centre."""
