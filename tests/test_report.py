@@ -188,6 +188,9 @@ def test_report_lists_ranks_wins_figures_commands_and_failures(store, report):
     assert {r["Deep method"] for r in wins["toy"]} == {"DEC(latent_dim=5)", "DEC(latent_dim=10)"}
     for row in wins["toy"]:
         assert re.fullmatch(r"\d/\d/\d", row["W/T/L"]) and sum(map(int, row["W/T/L"].split("/"))) == 6
+    # DEC asks for k=5: its baselines are the classical methods at k=5, never k-means(k=4)
+    headers = [h for h in wins["toy"][0] if " vs " in h]
+    assert len(headers) == 6 and all(h.endswith(("vs k-means(k=5)", "vs GMM")) for h in headers)
     assert "against model.latent_dim" in md.replace("`", "")
     assert "Criteria against the number of segments k" in md
     for png in re.findall(r"\]\((figures/[^)]+\.png)\)", md):

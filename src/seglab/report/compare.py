@@ -197,20 +197,21 @@ class ReportBuilder:
         B.append(doc.Heading(3, "Deep methods against the best classical baseline"))
         if deep and classical:
             wl_rows = []
-            baselines = [best_classical(methods, s) for s in metrics]
+            ks = {m.k for m in deep}
+            baselines = [best_classical(methods, s, next(iter(ks)) if len(ks) == 1 else None) for s in metrics]
             for m in deep:
                 outcomes = [compare_to_classical(m, methods, s) for s in metrics]
-                cells = [f"{o.result} ({o.delta:+.{decimals[s.key]}f})" if o.result != "n/a" else "n/a"
-                         for o, s in zip(outcomes, metrics, strict=True)]
+                cells = [(f"{o.result} ({o.delta:+.{decimals[s.key]}f}" + ("" if len(ks) == 1 else f" vs {o.baseline}")
+                          + ")") if o.result != "n/a" else "n/a" for o, s in zip(outcomes, metrics, strict=True)]
                 counts = {r: sum(o.result == r for o in outcomes) for r in ("win", "tie", "loss")}
                 wl_rows.append([m.label] + cells + [f"{counts['win']}/{counts['tie']}/{counts['loss']}"])
                 self.wins.setdefault(m.label, {})[dataset] = counts
-            B.append(doc.Table(["Deep method"] + [f"{s.label} vs {b.label if b else '–'}"
+            B.append(doc.Table(["Deep method"] + [f"{s.label} vs {b.label if b else '–'}" if len(ks) == 1 else s.label
                                                   for s, b in zip(metrics, baselines, strict=True)] + ["W/T/L"],
                                wl_rows))
-            B.append(doc.Para("Per metric the baseline is the classical method with the best mean on this dataset; "
-                              "the signed number is deep mean − baseline mean. Win/loss only when the gap exceeds the "
-                              "larger of the two seed stds; otherwise tie."))
+            B.append(doc.Para("Per metric the baseline is the classical method with the best mean on this dataset "
+                              "among those with the deep method's k; the signed number is deep mean − baseline mean. "
+                              "Win/loss only when the gap exceeds the larger of the two seed stds; otherwise tie."))
         else:
             B.append(doc.Para("Not applicable: this dataset has " + ("no classical" if deep else "no deep") + " method."))
 
@@ -394,7 +395,8 @@ class ReportBuilder:
 
 def make_report(tracking_uri: str, out: str | Path, experiments: list[str] | None = None,
                 sweep_ids: list[str] | None = None, tags: dict[str, str] | None = None, *,
-                title: str | None = None, command: str | None = None, embedding: bool = True,
+                title: str | None = None, command: str | None = None, note: str | None = None,
+                embedding: bool = True,
                 projections: tuple[str, ...] = ("pca", "tsne", "umap"), max_points: int = 2000,
                 seed: int = 0) -> Path:
     """Build the comparison report into ``out``; returns the path of ``report.md``."""
@@ -412,8 +414,10 @@ def make_report(tracking_uri: str, out: str | Path, experiments: list[str] | Non
               doc.Para(f"Generated {time.strftime('%Y-%m-%d %H:%M %Z')} from `{tracking_uri}` ({'; '.join(filters)}): "
                        f"{len(runs)} runs, {int((runs['status'] == 'FINISHED').sum())} finished."),
               ]
+    if note:
+        header.append(doc.Para(note))
     if command:
-        header.append(doc.Para("Made by:"))
+        header.append(doc.Para("Report made by:"))
         header.append(doc.Code(command, "bash"))
     builder = ReportBuilder(tracking_uri, runs, out, embedding=embedding, projections=projections,
                             max_points=max_points, seed=seed)
@@ -449,6 +453,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tag", action="append", type=parse_tag, default=[], help="keep runs with tag key=value")
     parser.add_argument("--out", required=True, help="output folder (report.md, report.html, figures/, *.csv)")
     parser.add_argument("--title", default=None)
+    parser.add_argument("--note", default=None, help="a paragraph for the report's header (how the runs were made)")
     parser.add_argument("--no-embedding", action="store_true", help="skip the re-computed 2-D embedding views")
     parser.add_argument("--projections", default="pca,tsne,umap",
                         help="2-D projections of the embedding views (umap only when umap-learn is installed)")
@@ -464,7 +469,7 @@ def main(argv: list[str] | None = None) -> int:
     command = "python scripts/compare.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
     try:
         md = make_report(uri, args.out, args.experiment, args.sweep_id, dict(args.tag), title=args.title,
-                         command=command, embedding=not args.no_embedding,
+                         command=command, note=args.note, embedding=not args.no_embedding,
                          projections=tuple(p.strip() for p in args.projections.split(",") if p.strip()),
                          max_points=args.max_points)
     except ValueError as err:

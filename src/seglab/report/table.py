@@ -16,9 +16,10 @@ Definitions (the report repeats them so a reader need not look here):
   Calinski-Harabasz, ACC, NMI, ARI; lower for Davies-Bouldin; ties share the best rank).
 - A method is *deep* when its model class has ``is_deep = True`` (the models that learn an
   embedding), else *classical*. For each dataset and metric, each deep method is compared with
-  the classical method with the best mean: a **win** when it is better by more than the larger
-  of the two stds (the seed-to-seed spread), a **loss** when worse by more than that, else a
-  **tie**.
+  the classical method with the best mean among those with the same k (number of segments
+  asked for; criteria such as silhouette are not comparable across k): a **win** when it is
+  better by more than the larger of the two stds (the seed-to-seed spread), a **loss** when
+  worse by more than that, else a **tie**.
 """
 
 from __future__ import annotations
@@ -160,6 +161,13 @@ class Method:
         return len(self.runs)
 
     @property
+    def k(self) -> str | None:
+        """The number of segments its runs asked for (``n_clusters``), when they agree."""
+        col = PARAM + "n_clusters"
+        values = self.runs[col].dropna().astype(str).unique() if col in self.runs else []
+        return values[0] if len(values) == 1 else None
+
+    @property
     def seeds(self) -> list[str]:
         col = PARAM + "seed"
         if col not in self.runs:
@@ -227,10 +235,15 @@ def _better(spec: MetricSpec, a: float, b: float) -> bool:
     return a > b if spec.higher_is_better else a < b
 
 
-def best_classical(methods: list[Method], spec: MetricSpec) -> Method | None:
+def best_classical(methods: list[Method], spec: MetricSpec, k: str | None = None) -> Method | None:
+    """The classical method with the best mean; with ``k``, among those asking for the same
+    number of segments when there are any (criteria are not comparable across k)."""
     best = None
-    for m in methods:
-        if m.is_deep or not np.isfinite(m.stats[spec.key][0]):
+    pool = [m for m in methods if not m.is_deep]
+    if k is not None and any(m.k == k for m in pool):
+        pool = [m for m in pool if m.k == k]
+    for m in pool:
+        if not np.isfinite(m.stats[spec.key][0]):
             continue
         if best is None or _better(spec, m.stats[spec.key][0], best.stats[spec.key][0]):
             best = m
@@ -246,7 +259,7 @@ class Outcome:
 
 def compare_to_classical(method: Method, methods: list[Method], spec: MetricSpec) -> Outcome:
     """Win/loss/tie of a deep method against the best classical method of its dataset."""
-    base = best_classical(methods, spec)
+    base = best_classical(methods, spec, method.k)
     mean, std, _ = method.stats[spec.key]
     if base is None or not np.isfinite(mean):
         return Outcome("n/a", float("nan"), base.label if base else "-")

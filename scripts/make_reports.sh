@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The committed comparison reports, each from this one command:
+#
+#   scripts/make_reports.sh synthetic            # -> experiments/report_synthetic/
+#   scripts/make_reports.sh marketing_campaign   # -> experiments/report_marketing_campaign/
+#
+# For each dataset it runs three Hydra multiruns into a fresh store logs/reports/<dataset>/
+# (MLflow experiment report-<dataset>), all with every model's default settings (epochs, early
+# stopping, architecture: see conf/model/*.yaml; nothing is shortened), then compare.py:
+#   1. deep:      model=ae_kmeans,dec,idec  x  model.latent_dim=5,10,20  x  seed=0,1,2   (27 runs)
+#   2. classical: model=kmeans,gmm,hierarchical,pca_kmeans  x  seed=0,1,2                 (12 runs)
+#   3. k sweep:   model=kmeans  x  n_clusters=2,3,4,6,7,8  x  seed=0,1,2                  (18 runs)
+#      (synthetic keeps data.n_segments=5 planted segments while k varies)
+# at k = n_clusters = 5 otherwise. Jobs run two at a time (hydra/launcher=local, joblib) with one
+# thread each (num_threads=1). Override with env vars: SEEDS=0,1,2 LATENT=5,10,20 PYTHON=...
+# Data sources other than synthetic are read from ../shared/data (SEGLAB_SHARED_DATA).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-.venv/bin/python}
+SEEDS=${SEEDS:-0,1,2}
+LATENT=${LATENT:-5,10,20}
+[ $# -gt 0 ] || { echo "usage: $0 synthetic|marketing_campaign|<conf/data name> ..." >&2; exit 2; }
+
+for name in "$@"; do
+  logs="logs/reports/$name"
+  if [ -z "${REPORT_ONLY:-}" ]; then   # REPORT_ONLY=1: re-make the report from the existing store
+    rm -rf "$logs"
+    common=(hydra/launcher=local num_threads=1 "data=$name" "log_dir=$logs" "logger.experiment_name=report-$name")
+    ksweep=()
+    [ "$name" = synthetic ] && ksweep=(data.n_segments=5)
+    start=$(date +%s)
+    "$PY" train.py -m "${common[@]}" model=ae_kmeans,dec,idec "model.latent_dim=$LATENT" "seed=$SEEDS"
+    "$PY" train.py -m "${common[@]}" model=kmeans,gmm,hierarchical,pca_kmeans "seed=$SEEDS"
+    "$PY" train.py -m "${common[@]}" "${ksweep[@]}" model=kmeans n_clusters=2,3,4,6,7,8 "seed=$SEEDS"
+    echo "$(( $(date +%s) - start ))" > "$logs/sweep_seconds"
+  fi
+  "$PY" scripts/compare.py --tracking-uri "sqlite:///$PWD/$logs/mlflow.db" --experiment "report-$name" \
+    --out "experiments/report_$name" --title "seglab comparison report: $name" \
+    --note "Made by \`scripts/make_reports.sh $name\` (the sweeps are listed in that script's header; every model at its default settings). The sweeps took $(cat "$logs/sweep_seconds") s on a shared $(nproc)-core CPU machine, two jobs at a time."
+done
