@@ -231,7 +231,7 @@ class ReportBuilder:
             png = plots.metric_vs_param(methods, key, metrics, f"{dataset}: metrics against {_display_key(key, [])}")
             self.image(png, f"{dataset}_vs_{key}",
                        f"`{dataset}`: each metric (mean ± std over seeds) against `{key}`; dashed lines: "
-                       "methods that do not sweep it, at their mean.")
+                       "methods with the same k that do not sweep it, at their mean.")
         if k_keys:
             png = plots.metric_vs_param(methods, k_keys[0], metrics, f"{dataset}: criteria against k")
             if png is not None:

@@ -48,6 +48,9 @@ def metric_vs_param(methods: list[Method], key: str, metrics: list[MetricSpec], 
     lines = {k: sorted(v, key=lambda p: _sort_key(p[0])) for k, v in lines.items() if len(v) >= 2}
     if not lines:
         return None
+    # Reference lines only where comparable: never against k itself, else at the lines' k.
+    line_ks = {m.k for pts in lines.values() for _, m in pts}
+    flat = [] if key in ("n_clusters", "model.n_clusters") else [m for m in flat if m.k in line_ks]
     values = sorted({v for pts in lines.values() for v, _ in pts}, key=_sort_key)
     numeric = all(_as_number(v) is not None for v in values)
     pos = {v: (_as_number(v) if numeric else i) for i, v in enumerate(values)}

@@ -38,6 +38,7 @@ class MetricSpec:
     key: str  # MLflow metric key
     label: str  # column header
     higher_is_better: bool
+    decimals: int | None = None  # None: chosen from the values (see decimals_for)
 
 
 #: The metrics the comparison table ranks, in column order (those no run logged are left out).
@@ -50,7 +51,7 @@ RANKED_METRICS = (
     MetricSpec("eval/ari", "ARI", True),
 )
 #: Shown for information, never ranked (latent-space metrics are not comparable across models).
-EXTRA_METRICS = (MetricSpec("time/fit_s", "fit time (s)", False),)
+EXTRA_METRICS = (MetricSpec("time/fit_s", "fit time (s)", False, decimals=1),)
 
 IGNORED_KEYS = {"seed", "log_dir", "num_threads", "trainer.accelerator", "trainer.devices",
                 "trainer.strategy", "trainer.num_nodes", "trainer.precision", "trainer.enable_progress_bar",
@@ -295,6 +296,8 @@ def format_value(mean: float, decimals: int) -> str:
 
 def decimals_for(methods: list[Method], spec: MetricSpec) -> int:
     """3 decimals, or 1 for metrics in the hundreds and above (Calinski-Harabasz)."""
+    if spec.decimals is not None:
+        return spec.decimals
     means = [abs(m.stats[spec.key][0]) for m in methods if np.isfinite(m.stats[spec.key][0])]
     return 1 if means and max(means) >= 100 else 3
 
