@@ -20,6 +20,11 @@ PY=${PYTHON:-.venv/bin/python}
 SEEDS=${SEEDS:-0,1,2}
 LATENT=${LATENT:-5,10,20}
 [ $# -gt 0 ] || { echo "usage: $0 synthetic|marketing_campaign|<conf/data name> ..." >&2; exit 2; }
+# The code the runs used (a sweep takes long: run it from a clean checkout, not a tree being edited).
+commit=${SEGLAB_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}
+if [ -z "${SEGLAB_COMMIT:-}" ] && [ -n "$(git status --porcelain -- src conf train.py 2>/dev/null)" ]; then
+  commit="$commit+uncommitted changes"
+fi
 
 for name in "$@"; do
   logs="logs/reports/$name"
@@ -36,5 +41,5 @@ for name in "$@"; do
   fi
   "$PY" scripts/compare.py --tracking-uri "sqlite:///$PWD/$logs/mlflow.db" --experiment "report-$name" \
     --out "experiments/report_$name" --title "seglab comparison report: $name" \
-    --note "Made by \`scripts/make_reports.sh $name\` (the sweeps are listed in that script's header; every model at its default settings). The sweeps took $(cat "$logs/sweep_seconds") s on a shared $(nproc)-core CPU machine, two jobs at a time."
+    --note "Made by \`scripts/make_reports.sh $name\` at commit $commit (the sweeps are listed in that script's header; every model at its default settings). The sweeps took $(cat "$logs/sweep_seconds") s on a shared $(nproc)-core CPU machine, two jobs at a time."
 done
