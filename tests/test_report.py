@@ -56,6 +56,10 @@ def _write_run_dir(path: Path, k: int, seed: int, overrides: list[str] | None) -
     rows.append({"segment": "all", "size": int(sizes.sum()), "share": 1.0, "recency_days": 100.0,
                  "frequency": 10.0, "monetary": 500.0, "tenure_days": 400.0})
     pd.DataFrame(rows).to_csv(path / "profiles.csv", index=False)
+    if k == 3:  # toy2's runs also have evaluate's deviations (z against the population)
+        dev = pd.DataFrame(rng.normal(size=(k, 4)), index=pd.Index([str(s) for s in range(k)], name="segment"),
+                           columns=["recency_days", "frequency", "monetary", "tenure_days"])
+        dev.to_csv(path / "profile_deviations.csv")
     (path / "config.yaml").write_text(f"seed: {seed}\nn_clusters: {k}\n")
     if overrides is not None:
         (path / ".hydra").mkdir()
@@ -200,6 +204,9 @@ def test_report_lists_ranks_wins_figures_commands_and_failures(store, report):
     assert "python train.py data=toy model=dec n_clusters=5 seed=1 model.latent_dim=5 'model.hidden_dims=[64,32]'" in md
     assert "python train.py -m data=toy model=kmeansmodel n_clusters=4 seed=0,1,2" in md
     assert failed_id in md and "FAILED" in md
+    toy, toy2 = md.split("## Dataset `toy2`")
+    assert "colour = segment means z-scored across segments" in toy
+    assert "colour = each segment's mean against the population" in toy2
     runs = pd.read_csv(report / "runs.csv")
     assert len(runs) == 7 * 3 + 1
     summary = pd.read_csv(report / "summary.csv")

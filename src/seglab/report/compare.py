@@ -270,7 +270,7 @@ class ReportBuilder:
                     "segments differ little still spans the colours: read the numbers)")
             self.image(png, f"{dataset}_{m.label}_profiles",
                        f"Segment profiles of {m.label} (run `{run['run_id']}`): colour = {what}; numbers = segment "
-                       "means in original units; rows = segment: name (share).")
+                       "means in original units; rows = segment (share); at most the 24 features with the largest |z|.")
             self.business_table(m, profiles)
         shares = {}
         for m in methods:

@@ -134,7 +134,7 @@ def profile_matrix(profiles: pd.DataFrame, deviations: pd.DataFrame | None) -> t
 
 
 def profile_heatmap(profiles: pd.DataFrame, title: str, deviations: pd.DataFrame | None = None,
-                    max_features: int = 30) -> bytes | None:
+                    max_features: int = 24) -> bytes | None:
     """Segment × feature heatmap (colour: z, see ``profile_matrix``), annotated with the segment
     means in original units; above ``max_features`` the features with the largest |z| are kept."""
     z, values, what = profile_matrix(profiles, deviations)
@@ -146,10 +146,8 @@ def profile_heatmap(profiles: pd.DataFrame, title: str, deviations: pd.DataFrame
         z, values = z[cols], values[cols]
     n_seg, n_feat = z.shape
     meta = profiles.assign(segment=profiles["segment"].astype(str)).set_index("segment")
-    names = meta["name"] if "name" in meta else pd.Series(dtype=object)
-    ylabels = [f"{s}: {names.get(s, '')} ({meta['share'].get(s, float('nan')):.0%})" if s in names
-               else f"{s} ({meta['share'].get(s, float('nan')):.0%})" for s in z.index]
-    fig = Figure(figsize=(max(6.0, 0.55 * n_feat + 2.5 + 0.06 * max(map(len, ylabels))), 0.5 * n_seg + 2.8))
+    ylabels = [f"{s} ({meta['share'].get(s, float('nan')):.0%})" for s in z.index]
+    fig = Figure(figsize=(max(6.0, 0.5 * n_feat + 2.5), 0.5 * n_seg + 2.8))
     ax = fig.subplots()
     lim = max(1.0, float(np.nanmax(np.abs(z.to_numpy()))))
     im = ax.imshow(z.to_numpy(), cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto")
