@@ -118,7 +118,96 @@ def throughput_section(data_dir: str, threads: int, batch_size: int, naive_n: in
     return res
 
 
-def write_markdown(acc: dict | None, thr: dict | None, path: Path, command: str) -> None:
+PROFILE_COLUMNS = ("Rating", "Recommended IND", "Age", "text_has_reviews", "text_sent_mean", "text_share_negative")
+
+
+def womens_section(data_dir: str, log_dir: str, seeds: list[int], n_clusters: int, models: list[str],
+                   threads: int, max_rows: int | None = None) -> dict:
+    """data=womens_reviews: tabular-only vs tabular+text (text=minilm) with the same model and seed.
+
+    Each pair runs through `seglab.train.run` (text=none vs text=minilm); the multimodal
+    autoencoder (`seglab.models.multimodal.MultimodalDEC`) runs the same pipeline steps by hand
+    because it needs the preprocessor's feature names. Besides each run's own metrics (in its
+    own feature space), every labelling is also scored on the tabular-only matrix, so the
+    columns compare like with like, and segment profiles show sentiment per segment.
+    """
+    import pandas as pd
+    from hydra import compose, initialize_config_dir
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
+    from sklearn.metrics import adjusted_rand_score
+
+    from seglab.evaluate import evaluate_clustering
+    from seglab.features import Preprocessor, build_features
+    from seglab.models.multimodal import MultimodalDEC
+    from seglab.text import build_text_features
+    from seglab.train import run
+
+    os.environ["SEGLAB_SHARED_DATA"] = str(Path(data_dir).resolve())
+
+    def cfg_for(text: str, model: str, seed: int):
+        with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+            return compose("config", overrides=[
+                f"log_dir={log_dir}", "data=womens_reviews", f"text={text}", f"model={model}", "logger=none",
+                f"seed={seed}", f"n_clusters={n_clusters}", f"num_threads={threads}",
+                *([f"data.max_rows={max_rows}"] if max_rows else [])])
+
+    base = cfg_for("minilm", "kmeans", seeds[0])
+    data = instantiate(base.data, _convert_="all").load()
+    tab = build_features(data, **OmegaConf.to_container(base.features.build, resolve=True))
+    text = build_text_features(data, OmegaConf.to_container(base.text, resolve=True))
+    pre_tab = Preprocessor(**OmegaConf.to_container(base.features.preprocess, resolve=True))
+    X_tab = pre_tab.fit_transform(tab)
+    joined = tab.join(text)
+    pre_all = Preprocessor(**OmegaConf.to_container(base.features.preprocess, resolve=True))
+    X_all = pre_all.fit_transform(joined)
+    profile_frame = joined.join(data.customers.set_index("customer_id")[["Rating", "Recommended IND", "Age"]],
+                                rsuffix="_attr") if "Rating" not in joined.columns else joined
+
+    def internal(X, labels, seed):
+        m, _ = evaluate_clustering(X, labels, random_state=seed)
+        return {k.split("/")[1]: m[f"eval/{k.split('/')[1]}"] for k in ("eval/silhouette", "eval/calinski_harabasz", "eval/davies_bouldin")}
+
+    def profile(labels):
+        df = pd.DataFrame({c: pd.to_numeric(profile_frame[c], errors="coerce").to_numpy() for c in PROFILE_COLUMNS
+                           if c in profile_frame.columns})
+        df["segment"] = labels
+        out = df.groupby("segment").mean()
+        out.insert(0, "share", df.groupby("segment").size() / len(df))
+        return out.round(3).reset_index().to_dict(orient="records")
+
+    rows, profiles = [], {}
+    for model in models:
+        for seed in seeds:
+            labels = {}
+            for txt in ("none", "minilm"):
+                t0 = time.perf_counter()
+                res = run(cfg_for(txt, model, seed), run_dir=Path(log_dir) / "bench" / f"{model}_{txt}_{seed}")
+                labels[txt] = res.labels
+                rows.append({"model": model, "text": txt, "seed": seed, "n_features": int(res.metrics["data/n_features"]),
+                             "own": {k.split("/")[1]: res.metrics[k] for k in ("eval/silhouette", "eval/calinski_harabasz", "eval/davies_bouldin")},
+                             "on_tabular": internal(X_tab, res.labels, seed), "seconds": time.perf_counter() - t0})
+                if seed == seeds[0]:
+                    profiles[f"{model}, text={txt}"] = profile(res.labels)
+                print(json.dumps(rows[-1]), flush=True)
+            rows[-1]["ari_vs_tabular_only"] = float(adjusted_rand_score(labels["none"], labels["minilm"]))
+    for seed in seeds:
+        t0 = time.perf_counter()
+        trainer = dict(OmegaConf.to_container(base.trainer, resolve=True))
+        mm = MultimodalDEC(n_clusters=n_clusters, feature_names=list(pre_all.feature_names_out_), random_state=seed,
+                           num_threads=threads, trainer_kwargs=trainer).fit(X_all)
+        rows.append({"model": "multimodal (idec)", "text": "minilm", "seed": seed, "n_features": int(X_all.shape[1]),
+                     "own": internal(X_all, mm.labels_, seed), "on_tabular": internal(X_tab, mm.labels_, seed),
+                     "seconds": time.perf_counter() - t0})
+        if seed == seeds[0]:
+            profiles["multimodal (idec), text=minilm"] = profile(mm.labels_)
+        print(json.dumps(rows[-1]), flush=True)
+    return {"rows": rows, "profiles": profiles, "n_customers": int(data.n_customers),
+            "n_with_reviews": int(text["text_has_reviews"].sum()), "n_clusters": n_clusters,
+            "text_columns_kept": [c for c in pre_all.feature_names_out_ if c.startswith("text_")]}
+
+
+def write_markdown(acc: dict | None, thr: dict | None, path: Path, command: str, womens: dict | None = None) -> None:
     lines = ["# Text path: sentiment accuracy and throughput", "",
              f"Written by `{command}` on {platform.node() or 'this machine'} ({os.cpu_count()} CPUs, "
              f"torch CPU). Raw numbers: `experiments/text_bench.json`.", ""]
@@ -153,6 +242,29 @@ def write_markdown(acc: dict | None, thr: dict | None, path: Path, command: str)
             f"| Women's clothing reviews (seeded sample) | {thr['womens']['n']} | {thr['womens']['mean_tokens']:.1f} | {thr['womens']['reviews_per_s']:.0f} |",
             "", f"Speed-up over the naive loop on the same texts: **{thr['speedup_vs_naive']:.1f}x**.", "",
         ]
+    if womens:
+        lines += [
+            f"## data=womens_reviews: tabular-only vs tabular + text (k = {womens['n_clusters']})", "",
+            f"{womens['n_customers']} customers, {womens['n_with_reviews']} with a review text. Text columns the "
+            f"preprocessor kept: {', '.join(womens['text_columns_kept'])}. 'own space' = the metrics of the run "
+            "itself (tabular+text runs are scored on their larger feature space, so those numbers are not "
+            "comparable across rows); 'on tabular' = the same labels scored on the tabular-only matrix "
+            "(comparable across rows). Silhouette/CH higher and DB lower is better.", "",
+            "| model | text | seed | features | silhouette (own) | CH (own) | DB (own) | silhouette (on tabular) | CH (on tabular) | DB (on tabular) | ARI vs tabular-only | s |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for r in womens["rows"]:
+            o, t = r["own"], r["on_tabular"]
+            ari = f"{r['ari_vs_tabular_only']:.3f}" if "ari_vs_tabular_only" in r else ""
+            lines.append(f"| {r['model']} | {r['text']} | {r['seed']} | {r['n_features']} | {o['silhouette']:.3f} | "
+                         f"{o['calinski_harabasz']:.0f} | {o['davies_bouldin']:.3f} | {t['silhouette']:.3f} | "
+                         f"{t['calinski_harabasz']:.0f} | {t['davies_bouldin']:.3f} | {ari} | {r['seconds']:.0f} |")
+        lines += ["", "### Segment profiles (first seed; means per segment, sentiment in [-1, 1])", ""]
+        for name, prof in womens["profiles"].items():
+            cols = list(prof[0].keys())
+            lines += [f"**{name}**", "", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+            lines += ["| " + " | ".join(str(row[c]) for c in cols) + " |" for row in prof]
+            lines.append("")
     keep = path.read_text().split("<!-- bench_text.py ends here -->", 1)[1] if path.exists() and "<!-- bench_text.py ends here -->" in path.read_text() else ""
     path.write_text("\n".join(lines) + "\n<!-- bench_text.py ends here -->" + (keep or "\n"))
 
@@ -168,6 +280,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--skip-accuracy", action="store_true")
     ap.add_argument("--skip-throughput", action="store_true")
+    ap.add_argument("--womens", action="store_true", help="also run the womens_reviews tabular vs tabular+text comparison")
+    ap.add_argument("--womens-log-dir", default=str(ROOT / "logs" / "womens"), help="log_dir of those runs (its text_cache is reused)")
+    ap.add_argument("--womens-seeds", default="0")
+    ap.add_argument("--womens-models", default="kmeans,dec")
+    ap.add_argument("--womens-max-rows", type=int, default=None, help="first N rows only (a quick check)")
+    ap.add_argument("--n-clusters", type=int, default=5)
     ap.add_argument("--out", default=str(ROOT / "experiments" / "text.md"))
     args = ap.parse_args(argv)
     command = "python scripts/bench_text.py " + " ".join(argv if argv is not None else sys.argv[1:])
@@ -178,9 +296,13 @@ def main(argv: list[str] | None = None) -> None:
     if not args.skip_throughput:
         raw["throughput"] = throughput_section(args.data_dir, args.threads, args.batch_size, args.naive_n,
                                                args.womens_n, args.seed)
+    if args.womens:
+        raw["womens"] = womens_section(args.data_dir, args.womens_log_dir, [int(x) for x in args.womens_seeds.split(",")],
+                                       args.n_clusters, args.womens_models.split(","), args.threads,
+                                       args.womens_max_rows)
     raw_path.parent.mkdir(parents=True, exist_ok=True)
     raw_path.write_text(json.dumps(raw, indent=1) + "\n")
-    write_markdown(raw.get("accuracy"), raw.get("throughput"), Path(args.out), command.strip())
+    write_markdown(raw.get("accuracy"), raw.get("throughput"), Path(args.out), command.strip(), raw.get("womens"))
     print(f"wrote {args.out}")
 
 

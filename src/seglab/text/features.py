@@ -79,6 +79,8 @@ def resolve_config(cfg_text: Mapping[str, Any] | None) -> dict[str, Any]:
     cfg["name"] = name
     if cfg["head"] in (None, "", "default"):
         cfg["head"] = "shipped" if name == "minilm" else "model"
+    if cfg["model"] in ("???", ""):
+        cfg["model"] = None
     if name == "hf_classifier" and not cfg["model"]:
         raise ConfigError("text=hf_classifier needs text.model=<Hugging Face id or local folder>")
     if name == "minilm" and cfg["head"] == "model":
