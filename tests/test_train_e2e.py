@@ -94,3 +94,16 @@ def test_cli_prints_summary_and_bad_input_exits_nonzero(tmp_path):
     assert "seglab error" in bad.stderr and "bad.csv" in bad.stderr and "when" in bad.stderr
     assert "Traceback" not in bad.stderr
     assert not list((tmp_path / "bad").glob("runs/*/*/metrics.json"))
+
+
+def test_auto_k_stability_profiles_and_explanations_land_in_run_dir(log_dir, tmp_path):
+    cfg = compose_cfg(log_dir, "model=kmeans", "model.n_clusters=auto", "choose_k.k_max=6",
+                      "stability.seeds=[1,2]", "stability.period_days=120", "logger.mlflow=false")
+    result = run(cfg, run_dir=tmp_path)
+    chosen = json.loads((result.run_dir / "k_selection.json").read_text())
+    summary = json.loads((result.run_dir / "metrics.json").read_text())
+    assert summary["n_clusters"] == chosen["k"] == len(set(result.labels))
+    for name in ("k_selection.png", "profiles.png", "segment_names.json", "surrogate_rules.csv",
+                 "feature_importance.csv", "stability.json", "transitions.csv"):
+        assert (result.run_dir / name).is_file(), name
+    assert 0.0 <= summary["metrics"]["explain/surrogate_fidelity"] <= 1.0

@@ -127,11 +127,28 @@ def limit_threads(num_threads: int | None) -> None:
     threadpool_limits(int(num_threads))
 
 
+def _with_seed(cfg: DictConfig, seed: int) -> DictConfig:
+    """A copy of ``cfg`` whose model uses another seed (stability refits)."""
+    other = cfg.copy()
+    OmegaConf.set_struct(other, False)
+    if "random_state" in other.model:
+        other.model.random_state = int(seed)
+    return other
+
+
+def trainer_kwargs_quiet(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
+    """Trainer settings for extra refits: no loggers, so they do not mix into the run's curves."""
+    kwargs = dict(OmegaConf.to_container(cfg.trainer, resolve=True))
+    kwargs.update(logger=False, default_root_dir=str(run_dir))
+    return kwargs
+
+
 def run(cfg: DictConfig, run_dir: str | Path | None = None) -> RunResult:
     """Train and evaluate one configuration; see the module docstring for what it writes."""
     import lightning as L
 
-    from seglab.evaluate import evaluate_clustering, segment_profiles
+    from seglab.evaluate import evaluate_clustering
+    from seglab.evaluate.run_reports import write_segment_reports, write_stability_reports
     from seglab.features import Preprocessor, build_features
     from seglab.tracking import Tracker, default_tracking_uri, flatten
 
@@ -165,10 +182,21 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> RunResult:
                                 **hydra_tags()})
         tracker.log_params(flatten(OmegaConf.to_container(cfg, resolve=True)))
     ok = False
+    metrics_pre: dict[str, float] = {}
     try:
         trainer_kwargs = dict(OmegaConf.to_container(cfg.trainer, resolve=True))
         trainer_kwargs["logger"] = lightning_loggers(cfg, run_dir, tracker) or False
         trainer_kwargs["default_root_dir"] = str(run_dir)
+        if str(cfg.model.get("n_clusters")) == "auto":
+            from seglab.evaluate.run_reports import select_k
+
+            k, k_metrics = select_k(X, run_dir, random_state=cfg.seed,
+                                    **OmegaConf.to_container(cfg.choose_k, resolve=True))
+            metrics_pre.update(k_metrics)
+            cfg = cfg.copy()
+            OmegaConf.set_struct(cfg, False)
+            cfg.model.n_clusters = k
+            log.info("model.n_clusters=auto: chose k=%d by %s", k, cfg.choose_k.rule)
         model = build_model(cfg, trainer_kwargs)
 
         t0 = time.perf_counter()
@@ -186,6 +214,7 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> RunResult:
             small_cluster_share=cfg.eval.small_cluster_share, random_state=cfg.seed)
         timings["time/evaluate_s"] = time.perf_counter() - t0
         metrics.update(model.fit_report())
+        metrics.update(metrics_pre)
         metrics.update(timings)
         metrics["data/n_customers"] = float(data.n_customers)
         metrics["data/n_features"] = float(X.shape[1])
@@ -193,13 +222,25 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> RunResult:
         if not rank_zero:
             return RunResult(run_dir=run_dir, metrics=metrics, warnings=warnings, labels=labels)
         segments_frame(data.customer_ids, labels, proba).to_parquet(run_dir / "segments.parquet", index=False)
-        segment_profiles(features, labels).to_csv(run_dir / "profiles.csv", index=False)
+        t0 = time.perf_counter()
+        metrics.update(write_segment_reports(
+            run_dir, features=features, X=X, labels=labels, model=model, proba=proba,
+            feature_names=preprocessor.feature_names_out_,
+            profiles=OmegaConf.to_container(cfg.profiles, resolve=True),
+            explain=OmegaConf.to_container(cfg.explain, resolve=True), random_state=cfg.seed))
+        metrics.update(write_stability_reports(
+            run_dir, lambda seed: build_model(_with_seed(cfg, seed), trainer_kwargs_quiet(cfg, run_dir)),
+            X, labels, data=data, model=model, preprocessor=preprocessor, features=features,
+            build_kwargs=OmegaConf.to_container(cfg.features.build, resolve=True), random_state=cfg.seed,
+            **OmegaConf.to_container(cfg.stability, resolve=True)))
+        metrics["time/reports_s"] = time.perf_counter() - t0
         (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
         (run_dir / "preprocess_report.json").write_text(json.dumps(preprocessor.report_, indent=2, default=str))
         preprocessor.save(run_dir / "preprocessor.joblib")
         model.save(run_dir / "model.ckpt")
+        n_clusters = int(cfg.model.get("n_clusters", len(set(labels.tolist()) - {-1})))
         summary = {"dataset": cfg.data.name, "model": cfg.model._target_, "n_customers": data.n_customers,
-                   "n_clusters": int(cfg.n_clusters), "seed": int(cfg.seed), "warnings": warnings,
+                   "n_clusters": n_clusters, "seed": int(cfg.seed), "warnings": warnings,
                    "metrics": {k: _json_number(v) for k, v in sorted(metrics.items())}}
         (run_dir / "metrics.json").write_text(json.dumps(summary, indent=2))
         if tracker is not None:
@@ -212,7 +253,7 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> RunResult:
             tracker.finish(ok)
     return RunResult(run_dir=run_dir, metrics=metrics, warnings=warnings, labels=labels,
                      tracking_uri=tracker.tracking_uri if tracker else None,
-                     mlflow_run_id=tracker.run_id if tracker else None)
+                     mlflow_run_id=tracker.run_id if tracker else None, extra={"n_clusters": n_clusters})
 
 
 SUMMARY_KEYS = ("eval/silhouette", "eval/calinski_harabasz", "eval/davies_bouldin", "eval/latent_silhouette",
@@ -223,7 +264,7 @@ def print_summary(cfg: DictConfig, result: RunResult) -> None:
     """A short human summary: dataset, size, k, headline metrics, where things went."""
     m = result.metrics
     lines = [f"seglab | data={cfg.data.name} customers={int(m['data/n_customers'])} "
-             f"features={int(m['data/n_features'])} model={cfg.model._target_.rsplit('.', 1)[-1]} k={cfg.n_clusters}"]
+             f"features={int(m['data/n_features'])} model={cfg.model._target_.rsplit('.', 1)[-1]} k={result.extra.get('n_clusters')}"]
     shown = [f"{k.split('/', 1)[1]}={m[k]:.4g}" for k in SUMMARY_KEYS if k in m and not math.isnan(m[k])]
     lines.append("  metrics: " + " ".join(shown))
     for warning in result.warnings:
