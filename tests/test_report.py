@@ -83,8 +83,8 @@ def store(tmp_path_factory):
             params = {"seed": str(seed), "n_clusters": str(k), "data.name": dataset, "model._target_": target,
                       "model.n_clusters": str(k), "model.random_state": str(seed), "log_dir": str(root),
                       "logger.experiment_name": f"seglab-{dataset}"}
-            if latent:
-                params["model.latent_dim"] = str(latent)
+            if latent:  # deep models take the Lightning trainer settings
+                params.update({"model.latent_dim": str(latent), "model.trainer_kwargs.accelerator": "cpu"})
             tags = {"seglab.run_dir": str(run_dir), "seglab.dataset": dataset, "seglab.model": target,
                     "seglab.overrides": ",".join(overrides),
                     "seglab.command": "train.py -m " + " ".join(overrides[:3]) + " seed=0,1,2"}
@@ -324,3 +324,15 @@ def test_report_on_real_runs_redraws_the_embedding(store, tmp_path):
     assert list((out / "figures").glob("*_embedding.png"))
     table = parse_tables(md, "Methods × metrics (mean ± std over seeds)")["synthetic"]
     assert [r["Method"] for r in table] == ["k-means"] and table[0]["n"] == "1"
+
+
+def test_deep_means_lightning_trained_not_is_deep():
+    from seglab.report.table import is_deep_model
+
+    pca = pd.DataFrame({"param.model._target_": ["seglab.models.classical.PCAKMeansModel"],
+                        "metric.eval/latent_silhouette": [0.3]})  # learns an embedding, still classical
+    dec = pd.DataFrame({"param.model._target_": [DEC], "param.model.trainer_kwargs.accelerator": ["cpu"]})
+    assert not is_deep_model("seglab.models.classical.PCAKMeansModel", pca)
+    assert is_deep_model(DEC, dec)
+    assert is_deep_model(DEC, dec.assign(**{"tag.seglab.model_kind": "deep"}))
+    assert not is_deep_model(DEC, dec.assign(**{"tag.seglab.model_kind": "classical"}))

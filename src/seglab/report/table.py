@@ -14,8 +14,9 @@ Definitions (the report repeats them so a reader need not look here):
   from fewer runs than the row's ``n`` says so.
 - Ranks order the methods of a dataset by mean (1 = best; higher is better for silhouette,
   Calinski-Harabasz, ACC, NMI, ARI; lower for Davies-Bouldin; ties share the best rank).
-- A method is *deep* when its model class has ``is_deep = True`` (the models that learn an
-  embedding), else *classical*. For each dataset and metric, each deep method is compared with
+- A method is *deep* when its model is a neural network trained by Lightning (its config
+  takes the trainer settings, ``model.trainer_kwargs``): AE+k-means, DEC, IDEC...; every other
+  model (k-means, GMM, Ward, PCA+k-means...) is *classical*. For each dataset and metric, each deep method is compared with
   the classical method with the best mean among those with the same k (number of segments
   asked for; criteria such as silhouette are not comparable across k): a **win** when it is
   better by more than the larger of the two stds (the seed-to-seed spread), a **loss** when
@@ -57,7 +58,8 @@ IGNORED_KEYS = {"seed", "log_dir", "num_threads", "trainer.accelerator", "traine
                 "trainer.strategy", "trainer.num_nodes", "trainer.precision", "trainer.enable_progress_bar",
                 "trainer.enable_model_summary", "trainer.log_every_n_steps", "data.cache_dir"}
 IGNORED_PREFIXES = ("logger.", "hydra.")
-DISPLAY_NAMES = {"KMeans": "k-means", "AEKMeans": "AE+k-means", "GaussianMixture": "GMM"}
+DISPLAY_NAMES = {"KMeans": "k-means", "AEKMeans": "AE+k-means", "GaussianMixture": "GMM", "PCAKMeans": "PCA+k-means",
+                 "MiniBatchKMeans": "mini-batch k-means"}
 PARAM_DISPLAY = {"n_clusters": "k"}
 
 
@@ -70,29 +72,33 @@ def short_model_name(target: str) -> str:
 
 
 def is_deep_model(target: str, runs: pd.DataFrame | None = None) -> bool:
-    """Whether a model learns an embedding (``is_deep``), decided without importing it if possible:
+    """Whether a model is a deep (neural, Lightning-trained) one, decided without importing it:
 
-    1. the tag ``seglab.is_deep`` when a run has it;
-    2. latent-space metrics: ``seglab.train.run`` evaluates the latent space (``eval/latent_*``)
-       exactly for models with ``is_deep = True``, so runs that logged eval metrics but no
-       latent ones are classical;
-    3. otherwise the class's ``is_deep`` attribute (importing a deep model pulls in torch).
+    1. the tag ``seglab.model_kind`` (``deep`` or ``classical``) when a run has it;
+    2. the flattened config: deep models take the Lightning trainer settings
+       (``model.trainer_kwargs``, the same test ``seglab.train.build_model`` uses to hand them a
+       trainer), so their params include ``model.trainer_kwargs.*``;
+    3. otherwise whether the class's constructor takes ``trainer_kwargs`` (imports it).
+
+    Not the models' ``is_deep`` attribute: that one means "learns an embedding" and is True for
+    PCA+k-means too, which is a classical baseline.
     """
-    if runs is not None and TAG + "seglab.is_deep" in runs:
-        values = runs[TAG + "seglab.is_deep"].dropna().astype(str).str.lower()
+    if runs is not None and TAG + "seglab.model_kind" in runs:
+        values = runs[TAG + "seglab.model_kind"].dropna().astype(str).str.lower()
         if len(values):
-            return values.iloc[0] in {"1", "true", "yes"}
+            return values.iloc[0] == "deep"
     if runs is not None:
-        latent = [c for c in runs.columns if c.startswith(METRIC + "eval/latent_")]
-        if latent and runs[latent].notna().any().any():
+        if any(c.startswith(PARAM + "model.trainer_kwargs") for c in runs.columns
+               if runs[c].notna().any()):
             return True
-        evals = [c for c in runs.columns if c.startswith(METRIC + "eval/")]
-        if evals and runs[evals].notna().any().any():
+        if any(c.startswith(PARAM + "model.") for c in runs.columns):
             return False
     try:
+        import inspect
+
         from hydra.utils import get_class
 
-        return bool(getattr(get_class(target), "is_deep", False))
+        return "trainer_kwargs" in inspect.signature(get_class(target)).parameters
     except Exception:
         return False
 
