@@ -26,6 +26,7 @@ import json
 import math
 import os
 import platform
+import shlex
 import statistics
 import sys
 import tempfile
@@ -258,13 +259,15 @@ def main() -> None:
             sections.append("\n".join(lines))
 
     total = time.time() - started
-    cmd = "python scripts/bench_baselines.py " + " ".join(sys.argv[1:])
+    runs_wall = sum(r.get("wall_s", 0.0) for r in cache.values() if r["dataset"] in args.datasets)
+    cmd = "python scripts/bench_baselines.py " + shlex.join(sys.argv[1:])
     out = [
         "# Classical baselines and DEC on the same features",
         "",
         f"Command: `{cmd.strip()}` (seeds {args.seeds}; {args.threads} BLAS/torch thread(s); "
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores shared with other jobs; "
-        f"benchmark wall time {total / 60:.0f} min this invocation, cached runs not re-run).",
+        f"the runs took {runs_wall / 60:.0f} min of wall time in all; this invocation {total / 60:.0f} min, "
+        "re-using cached runs).",
         "",
         "Every model runs through `seglab.train.run` (what `python train.py model=<name>` does) on the same",
         "features and preprocessing (`features=default`), and is scored by `seglab.evaluate.evaluate_clustering`.",
