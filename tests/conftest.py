@@ -26,3 +26,13 @@ def shared_data_dir() -> Path:
             pytrace=False,
         )
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def single_threaded_blas():
+    """One BLAS/OpenMP thread in tests: tiny scikit-learn fits on a busy 2-core machine were up
+    to 100x slower with OpenMP threads fighting each other (measured on the choose_k tests)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        yield

@@ -209,7 +209,7 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> RunResult:
         t0 = time.perf_counter()
         truth = None if data.truth is None else np.asarray(data.truth)
         metrics, warnings = evaluate_clustering(
-            X, labels, truth=truth, latent=latent,
+            X, labels, truth=truth, latent=latent, n_clusters=getattr(model, "n_clusters", None),
             silhouette_sample_size=cfg.eval.silhouette_sample_size,
             small_cluster_share=cfg.eval.small_cluster_share, random_state=cfg.seed)
         timings["time/evaluate_s"] = time.perf_counter() - t0
