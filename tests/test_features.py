@@ -132,10 +132,83 @@ def test_id_like_text_attribute_skipped_and_name_clash_prefixed():
 
 def test_customer_table_only_and_no_features_error():
     data = CustomerData(name="t", customers=pd.DataFrame({"customer_id": [3, 1, 2], "x": [1.0, 2.0, 3.0]}))
-    df = build_features(data)
+    df = build_features(data)  # auto: no transactions -> attributes are the clustering inputs
     assert list(df.columns) == ["x"] and list(df.index) == [3, 1, 2]
-    with pytest.raises(ConfigError, match="no features"):
-        build_features(data, include_attributes=False)
+    assert df.attrs["features"]["attributes"] == "cluster" and df.attrs["features"]["profile_only"] == []
+    for opts in ({"attributes": "none"}, {"include_attributes": False}, {"attributes": "profile"}):
+        with pytest.raises(ConfigError, match="no clustering features"):
+            build_features(data, **opts)
+
+
+def _data_with_attributes() -> CustomerData:
+    data = _data()
+    data.customers = pd.DataFrame(
+        {"customer_id": ["c2", "c1", "c3"], "age": [30.0, 40.0, 50.0], "region": ["N", "S", "N"]}
+    )
+    return data
+
+
+ATTRS = ["age", "region=N", "region=S"]
+
+
+@pytest.mark.parametrize(
+    ("opts", "mode", "columns", "profile_only"),
+    [
+        ({}, "profile", ATTRS, ATTRS),  # auto with transactions: describe, do not cluster
+        ({"attributes": "auto"}, "profile", ATTRS, ATTRS),
+        ({"attributes": "profile"}, "profile", ATTRS, ATTRS),
+        ({"attributes": "cluster"}, "cluster", ATTRS, []),
+        ({"attributes": "none"}, "none", [], []),
+        # the earlier boolean keeps its meaning
+        ({"include_attributes": True}, "cluster", ATTRS, []),
+        ({"include_attributes": False}, "none", [], []),
+        ({"include_attributes": True, "attributes": "profile"}, "profile", ATTRS, ATTRS),
+    ],
+)
+def test_attribute_modes(opts, mode, columns, profile_only):
+    df = build_features(_data_with_attributes(), top_categories=2, **opts)
+    behaviour = [*TRANSACTION_FEATURES, "cat_share_A", "cat_share_B", "cat_share_other"]
+    assert list(df.columns) == behaviour + columns
+    assert df.attrs["features"]["attributes"] == mode
+    assert df.attrs["features"]["profile_only"] == profile_only
+    if columns:
+        assert df["region=N"].tolist() == [1, 0, 1]
+
+
+def test_attribute_modes_without_transactions_in_use():
+    # include_transactions=false: the attributes are all there is, so auto clusters on them
+    df = build_features(_data_with_attributes(), include_transactions=False)
+    assert list(df.columns) == ATTRS
+    assert df.attrs["features"]["attributes"] == "cluster" and df.attrs["features"]["profile_only"] == []
+
+
+@pytest.mark.parametrize(
+    ("opts", "match"),
+    [
+        ({"attributes": "maybe"}, "attributes: unknown value"),
+        ({"include_attributes": "yes"}, "include_attributes must be"),
+        ({"include_attributes": True, "attributes": "none"}, "contradicts"),
+    ],
+)
+def test_bad_attribute_options(opts, match):
+    with pytest.raises(ConfigError, match=match):
+        build_features(_data_with_attributes(), **opts)
+
+
+def test_profile_only_attributes_reach_profiles_but_not_the_model_matrix():
+    from seglab.features import Preprocessor
+
+    df = build_features(_data_with_attributes(), top_categories=2)
+    pre = Preprocessor(log1p="none", outliers="none", corr_threshold=None, drop_constant=False)
+    X = pre.fit_transform(df)
+    assert pre.feature_names_in_ == list(df.columns[: -len(ATTRS)])
+    assert pre.report_["profile_only"] == ATTRS
+    assert X.shape == (3, len(df.columns) - len(ATTRS))
+    # the frame itself (what segment_profiles gets) still has the attributes in original units
+    assert df["age"].tolist() == [30, 40, 50]
+    # transform of a frame without attrs (e.g. rebuilt elsewhere) gives the same matrix
+    plain = pd.DataFrame(df.to_numpy(), index=df.index, columns=df.columns)
+    np.testing.assert_array_equal(pre.transform(plain), X)
 
 
 def test_transactions_of_unknown_customers_ignored():

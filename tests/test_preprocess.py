@@ -167,6 +167,27 @@ def test_save_load_round_trip_and_json_report(tmp_path, opts):
     np.testing.assert_array_equal(again.transform(shuffled), pre.transform(new))
 
 
+def test_profile_only_columns_from_attrs_and_exclude():
+    df = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0], "b": [4.0, 1.0, 3.0, 2.0], "flag": [1.0, 0.0, 0.0, 1.0]})
+    df.attrs["features"] = {"profile_only": ["flag", "gone"]}  # names absent from the frame are ignored
+    pre = Preprocessor(**PLAIN)
+    X = pre.fit_transform(df)
+    assert pre.feature_names_in_ == ["a", "b"] and pre.report_["profile_only"] == ["flag"]
+    assert pre.report_["n_features_in"] == 2
+    np.testing.assert_array_equal(X, df[["a", "b"]].to_numpy(np.float32))
+    # exclude adds to the frame's list; a profile-only column may even be non-numeric
+    both = Preprocessor(**PLAIN, exclude=["b", "note"]).fit(df.assign(note=["x", "y", "z", "w"]))
+    assert both.feature_names_in_ == ["a"]
+    # without attrs, only exclude applies
+    plain = Preprocessor(**PLAIN, exclude=["flag"]).fit(pd.DataFrame(df.to_dict()))
+    assert plain.feature_names_in_ == ["a", "b"] and plain.report_["profile_only"] == ["flag"]
+    assert "exclude=['flag']" in repr(plain)
+    with pytest.raises(ConfigError, match="exclude names columns not in the features: zz"):
+        Preprocessor(**PLAIN, exclude=["zz"]).fit(df)
+    with pytest.raises(ConfigError, match="every column is profile-only"):
+        Preprocessor(**PLAIN, exclude=["a", "b"]).fit(df)
+
+
 @pytest.mark.parametrize(
     "opts",
     [
@@ -221,3 +242,6 @@ def test_pipeline_on_built_features():
     assert X.shape[0] == n_c and np.isfinite(X).all()
     assert "monetary_mean" in pre.report_["log1p_columns"]  # lognormal order values: skewed
     assert not any(c.startswith(("cat_share", "region=")) for c in pre.report_["log1p_columns"])
+    # with transactions, the region one-hot is profile-only by default (features.build.attributes: auto)
+    assert sorted(pre.report_["profile_only"]) == ["region=n", "region=s"]
+    assert not any(c.startswith("region=") for c in pre.feature_names_out_)

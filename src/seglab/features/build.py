@@ -37,8 +37,37 @@ transaction in the data (they did not buy at any time we can see, so they are at
 lapsed); gaps are NaN (imputed later). Transactions of ids absent from ``customers`` are
 ignored (``customers`` defines the population).
 
-Customer attributes (``include_attributes: true``; every column but ``customer_id``):
-numeric columns pass through as float (NaN kept for the imputer); booleans become 0/1;
+Customer attributes: clustering inputs or profile-only (``attributes``)
+---------------------------------------------------------------------------
+Every column of ``data.customers`` but ``customer_id`` is an attribute. ``attributes`` says
+what they are for:
+
+- ``auto`` (default): ``cluster`` when the data has no transactions (a customer-level table:
+  the attributes are its only features), ``profile`` when it has transactions;
+- ``cluster``: attributes are clustering inputs next to the transaction features;
+- ``profile``: attributes are computed (same columns) but marked *profile-only*: they describe
+  the segments afterwards (``profiles.csv``) and are not clustering inputs;
+- ``none``: no attribute columns at all.
+
+Why ``auto`` makes attributes profile-only when transactions exist: the usual practice in
+customer segmentation is to segment on behaviour (RFM, purchase rhythm, basket, category mix)
+and to *describe* the segments with demographics afterwards, so that the segments mean
+"how people buy" and demographics can be read against them rather than define them. It also
+matters numerically: standardised one-hot flags (each level its own column with variance 1)
+form a few crisp discrete groups (one per attribute combination) that dominate distances and,
+even more, what an autoencoder learns to reconstruct; on the synthetic default (25 columns, 10
+of them one-hot flags unrelated to the planted segments) k-means' ARI is 0.92 with either
+choice, but AE+k-means and DEC cluster the attribute combinations (ARI 0.03 and 0.01) when
+attributes are inputs and recover the segments when they are profile-only (see
+``experiments/default.md``). Use ``attributes: cluster`` when demographics should shape the
+segments (then consider fewer levels or a custom weighting).
+
+Profile-only columns are listed in ``df.attrs["features"]["profile_only"]``; ``Preprocessor``
+leaves them out of the model matrix (and reports them), so the same frame gives profiles with
+every column and a model matrix without them. ``include_attributes`` (the earlier boolean) is
+still accepted: ``false`` = ``none``, ``true`` = ``cluster`` (its old meaning).
+
+Encoding: numeric columns pass through as float (NaN kept for the imputer); booleans become 0/1;
 datetimes become ``<col>_days`` (days before ``as_of``); other columns (strings,
 categoricals) are one-hot encoded as ``<col>=<value>`` for the ``max_category_levels`` most
 frequent values (ties by name) plus ``<col>=other`` when more exist. A missing value is an
@@ -47,7 +76,8 @@ A text column with more than ``max_unique_share`` of its rows distinct and more 
 values than ``max_category_levels`` looks like a free-text or id column and is skipped.
 An attribute whose name clashes with a transaction feature is prefixed ``attr_``.
 
-What was decided (categories kept, attributes skipped...) is in ``df.attrs["features"]``.
+What was decided (categories kept, attributes skipped, the resolved ``attributes`` mode, the
+profile-only columns...) is in ``df.attrs["features"]``.
 """
 
 from __future__ import annotations
@@ -78,6 +108,9 @@ TRANSACTION_FEATURES = (
 
 _DAY = pd.Timedelta(days=1)
 
+#: Values of ``features.build.attributes``.
+ATTRIBUTE_MODES = ("auto", "cluster", "profile", "none")
+
 
 def build_features(
     data: CustomerData,
@@ -85,7 +118,8 @@ def build_features(
     top_categories: int = 6,
     trend_window_days: float = 90,
     include_transactions: bool = True,
-    include_attributes: bool = True,
+    attributes: str = "auto",
+    include_attributes: bool | None = None,
     max_category_levels: int = 10,
     max_unique_share: float = 0.5,
     category_weight: str = "count",
@@ -97,42 +131,85 @@ def build_features(
         top_categories: number of transaction categories that get their own share column.
         trend_window_days: window ``W`` of ``spend_trend`` (last ``W`` days vs the ``W`` before).
         include_transactions: compute the transaction features when transactions exist.
-        include_attributes: add the customer attributes from ``data.customers``.
+        attributes: ``auto`` | ``cluster`` | ``profile`` | ``none``: whether the customer
+            attributes are clustering inputs or profile-only (see the module docstring).
+        include_attributes: deprecated boolean form (``false`` = ``none``, ``true`` =
+            ``cluster`` unless ``attributes`` says ``profile``); ``None`` = not given.
         max_category_levels: one-hot levels kept per categorical attribute (rest -> ``other``).
         max_unique_share: skip text attributes with more distinct values than this share of rows.
         category_weight: ``count`` (share of rows) or ``amount`` (share of spend).
 
     Returns:
-        DataFrame indexed by ``customer_id`` (order of ``data.customers``), float64 columns.
+        DataFrame indexed by ``customer_id`` (order of ``data.customers``), float64 columns;
+        ``attrs["features"]["profile_only"]`` lists the columns that are not clustering inputs.
     """
     _check_options(top_categories, trend_window_days, max_category_levels, max_unique_share, category_weight)
+    mode = _attribute_mode(attributes, include_attributes)
     ids = data.customer_ids
     as_of = data.as_of()
     info: dict = {"as_of": str(as_of.date()) if as_of == as_of.normalize() else str(as_of)}
     parts: list[pd.DataFrame] = []
 
     tx = data.transactions
-    if include_transactions and tx is not None and len(tx):
+    has_tx = bool(include_transactions and tx is not None and len(tx))
+    if has_tx:
         parts.append(_transaction_features(tx, ids, as_of, float(trend_window_days), info))
         shares = _category_shares(tx, ids, int(top_categories), category_weight, info)
         if shares is not None:
             parts.append(shares)
-    if include_attributes:
+    if mode == "auto":
+        mode = "profile" if has_tx else "cluster"
+    info["attributes"] = mode
+    profile_only: list[str] = []
+    if mode != "none":
         taken = set().union(*(p.columns for p in parts)) if parts else set()
         attrs = _attribute_features(data.customers, as_of, max_category_levels, max_unique_share, taken, info)
         if attrs.shape[1]:
             parts.append(attrs)
+            if mode == "profile":
+                profile_only = [str(c) for c in attrs.columns]
+    info["profile_only"] = profile_only
 
-    if not parts:
+    n_inputs = sum(p.shape[1] for p in parts) - len(profile_only)
+    if n_inputs == 0:
+        why = "no transactions"
+        if mode == "none":
+            why += " and features.build.attributes is none"
+        elif mode == "profile":
+            why += " and features.build.attributes is profile (attributes describe segments only)"
+        else:
+            why += " and no attribute columns"
         raise ConfigError(
-            f"no features for dataset {data.name!r}: it has no transactions"
-            + (" and include_attributes is false" if not include_attributes else " and no attribute columns")
-            + " (set features.build.include_attributes=true or use a source with transactions)"
+            f"no clustering features for dataset {data.name!r}: {why} "
+            "(set features.build.attributes=auto or cluster, or use a source with transactions)"
         )
     out = pd.concat(parts, axis=1).astype("float64")
     out.index = ids
     out.attrs["features"] = info
     return out
+
+
+def _attribute_mode(attributes: str, include_attributes: bool | None) -> str:
+    """Resolve ``attributes`` and the deprecated ``include_attributes`` to one mode."""
+    mode = str(attributes).lower() if attributes is not None else "none"
+    if mode in ("false", "off", "null"):
+        mode = "none"
+    if mode not in ATTRIBUTE_MODES:
+        raise ConfigError(
+            f"features.build.attributes: unknown value {attributes!r}; choose one of {', '.join(ATTRIBUTE_MODES)}"
+        )
+    if include_attributes is None:
+        return mode
+    if not isinstance(include_attributes, (bool, np.bool_)):
+        raise ConfigError(
+            f"features.build.include_attributes must be true, false or null, got {include_attributes!r}"
+        )
+    if not include_attributes:
+        return "none"
+    if mode == "none":
+        raise ConfigError("features.build: include_attributes=true contradicts attributes=none; set only attributes")
+    # the boolean's old meaning was "attributes are clustering inputs"
+    return "cluster" if mode == "auto" else mode
 
 
 def _check_options(top_categories, trend_window_days, max_category_levels, max_unique_share, category_weight):

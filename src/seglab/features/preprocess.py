@@ -3,6 +3,13 @@
 ``Preprocessor(**cfg.features.preprocess)`` builds one scikit-learn ``Pipeline`` (pandas
 output, so column names survive every step) in this order:
 
+0. profile-only columns are set aside: those listed in the frame's
+   ``df.attrs["features"]["profile_only"]`` (``build_features`` puts the customer attributes
+   there when they only describe segments, see ``features.build.attributes``) and those named
+   in ``exclude``. They are not model inputs (``feature_names_in_`` does not hold them,
+   ``transform`` ignores them), but stay in the features frame for the segment profiles;
+   ``report_["profile_only"]`` lists them.
+
 1. ``impute``: ``SimpleImputer`` (``median`` or ``mean``); ``inf`` counts as missing.
 2. ``log1p``: ``FunctionTransformer`` applying ``np.log1p`` to the chosen columns. ``auto``
    picks, on the training data, the columns that are non-negative, not confined to [0, 1]
@@ -73,9 +80,11 @@ class Preprocessor:
         drop_constant: drop zero-variance columns (they carry nothing and break correlations).
         pca: ``None`` | int components | float share of variance in (0, 1).
         random_state: seed of the isolation forest and PCA (``${seed}`` in the config).
+        exclude: further columns to keep out of the model matrix (profile-only), besides the
+            frame's ``attrs["features"]["profile_only"]``; each must exist in the frame.
 
-    After ``fit``: ``pipeline_`` (the sklearn Pipeline), ``feature_names_in_``,
-    ``feature_names_out_``, ``report_``, ``outlier_mask_`` (bool per training row, all False
+    After ``fit``: ``pipeline_`` (the sklearn Pipeline), ``feature_names_in_`` (model inputs,
+    profile-only columns left out), ``profile_only_``, ``feature_names_out_``, ``report_``, ``outlier_mask_`` (bool per training row, all False
     unless ``isolation_forest``).
     """
 
@@ -92,8 +101,14 @@ class Preprocessor:
         drop_constant: bool = True,
         pca: int | float | None = None,
         random_state: int | None = 0,
+        exclude: Sequence[str] | None = None,
     ) -> None:
         self.impute = impute
+        if _none(exclude) or exclude is None:
+            exclude = []
+        elif isinstance(exclude, str):
+            exclude = [exclude]
+        self.exclude = [str(c) for c in exclude]  # a list, or OmegaConf's ListConfig
         if isinstance(log1p, Sequence) and not isinstance(log1p, str):
             log1p = [str(c) for c in log1p]  # a list, or OmegaConf's ListConfig
         self.log1p = log1p
@@ -176,10 +191,33 @@ class Preprocessor:
                 cols.append(c)
         return cols
 
+    def _profile_only(self, df: pd.DataFrame | np.ndarray) -> list[str]:
+        """Columns of ``df`` that are not model inputs (frame's attrs + ``exclude``), in frame order."""
+        names = [str(c) for c in df.columns] if isinstance(df, pd.DataFrame) else [
+            f"x{i}" for i in range(np.shape(df)[1] if np.ndim(df) == 2 else 0)]
+        exclude = list(getattr(self, "exclude", []))
+        missing = [c for c in exclude if c not in names]
+        if missing:
+            raise ConfigError(f"features.preprocess.exclude names columns not in the features: {', '.join(missing)}")
+        marked = set(exclude)
+        if isinstance(df, pd.DataFrame):
+            info = df.attrs.get("features") or {}
+            marked |= {str(c) for c in info.get("profile_only", [])}
+        return [c for c in names if c in marked]
+
     def fit(self, df: pd.DataFrame, y: Any = None) -> Preprocessor:
+        profile_only = self._profile_only(df)
+        if profile_only:
+            df = df.drop(columns=[c for c in df.columns if str(c) in set(profile_only)])
         X = self._as_frame(df)
+        if X.shape[1] == 0 and profile_only:
+            raise ConfigError(
+                f"Preprocessor: every column is profile-only ({', '.join(profile_only)}); nothing is left to "
+                "cluster on (see features.build.attributes and features.preprocess.exclude)"
+            )
         if X.shape[1] == 0 or X.shape[0] < 2:
             raise ConfigError(f"Preprocessor needs at least 2 rows and 1 column, got shape {X.shape}")
+        self.profile_only_ = profile_only
         self.feature_names_in_ = list(X.columns)
         n_missing = X.isna().sum()
 
@@ -258,6 +296,7 @@ class Preprocessor:
         filt: CorrelationFilter = pipe.named_steps["filter"]
         rep: dict[str, Any] = {
             "n_features_in": len(self.feature_names_in_),
+            "profile_only": list(self.profile_only_),
             "n_features_out": len(self.feature_names_out_),
             "feature_names_out": list(self.feature_names_out_),
             "imputed": {c: int(v) for c, v in n_missing.items() if v > 0},
@@ -334,4 +373,6 @@ class Preprocessor:
             f"{k}={getattr(self, k)!r}"
             for k in ("impute", "log1p", "outliers", "scaler", "corr_threshold", "pca")
         )
+        if getattr(self, "exclude", None):
+            opts += f", exclude={self.exclude!r}"
         return f"Preprocessor({opts})"

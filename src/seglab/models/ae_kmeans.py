@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import torch
 from sklearn.cluster import KMeans
+from threadpoolctl import threadpool_limits
 from torch import nn
 
 from seglab.models.autoencoder import (
@@ -132,7 +133,10 @@ class AEKMeans(ClusterModel):
         self._report = {"fit/pretrain_seconds": time.perf_counter() - t0, **self.pretrain_report_}
         t1 = time.perf_counter()
         Z = self.transform(X)
-        km = KMeans(n_clusters=self.n_clusters, n_init=self.n_init, random_state=self.random_state).fit(Z)
+        # One OpenMP thread: scikit-learn's Lloyd reduces per-thread partial sums under a lock, so
+        # with several threads the float order (and, rarely, the labels) depends on thread timing.
+        with threadpool_limits(limits=1, user_api="openmp"):
+            km = KMeans(n_clusters=self.n_clusters, n_init=self.n_init, random_state=self.random_state).fit(Z)
         self.init_labels_ = km.labels_.astype(int)
         self.cluster_centers_ = km.cluster_centers_.astype(np.float32)
         self._report["fit/kmeans_inertia"] = float(km.inertia_)
@@ -239,7 +243,7 @@ class AEKMeans(ClusterModel):
         if n_empty:
             warnings.warn(
                 f"{type(self).__name__}: {n_empty} of {self.n_clusters} clusters are empty after fitting "
-                f"(sizes {counts.tolist()}); the solution is degenerate", RuntimeWarning, stacklevel=3,
+                f"(sizes {counts.tolist()}); the solution is degenerate", RuntimeWarning, stacklevel=4,
             )
         return report
 
