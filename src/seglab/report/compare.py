@@ -241,15 +241,18 @@ class ReportBuilder:
     def run_figures(self, dataset: str, methods: list[Method], metrics: list[MetricSpec]) -> None:
         B = self.blocks
         prim = primary_metric(metrics)
-        featured = []
+        featured: list[tuple[Method, pd.Series]] = []
         for group in ([m for m in methods if m.is_deep], [m for m in methods if not m.is_deep]):
+            if featured and any(m.k == featured[0][0].k for m in group):  # classical at the deep method's k
+                group = [m for m in group if m.k == featured[0][0].k]
             scored = [m for m in group if np.isfinite(m.stats[prim.key][0])]
             if scored:
                 best = (max if prim.higher_is_better else min)(scored, key=lambda m: m.stats[prim.key][0])
                 featured.append((best, representative_run(best, prim)))
         B.append(doc.Heading(3, "Representative runs"))
         B.append(doc.Para(
-            f"Figures below show, for the deep and the classical method with the best mean {prim.label}, the run "
+            f"Figures below show, for the deep method with the best mean {prim.label} and the best classical method "
+            f"at its k, the run "
             f"whose {prim.label} is the median of that method's seeds (a typical run, not the luckiest)."))
         B.append(doc.Bullets([f"{m.label}: run `{r['run_id']}` (seed {r.get(PARAM + 'seed', '?')}, "
                               f"{prim.label} {r.get(METRIC + prim.key, float('nan')):.3f})" for m, r in featured]))
