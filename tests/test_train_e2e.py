@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import joblib
 import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
@@ -107,3 +108,14 @@ def test_auto_k_stability_profiles_and_explanations_land_in_run_dir(log_dir, tmp
                  "feature_importance.csv", "stability.json", "transitions.csv"):
         assert (result.run_dir / name).is_file(), name
     assert 0.0 <= summary["metrics"]["explain/surrogate_fidelity"] <= 1.0
+
+
+def test_text_features_join_keeps_attributes_profile_only(log_dir, tmp_path):
+    cfg = compose_cfg(log_dir, "model=kmeans", "text=minilm", "logger.mlflow=false",
+                      f"text.cache_dir={tmp_path / 'cache'}")
+    result = run(cfg, run_dir=tmp_path / "run")
+    report = json.loads((result.run_dir / "preprocess_report.json").read_text())
+    assert report["profile_only"], "customer attributes must stay profile-only when the data has transactions"
+    names = joblib.load(result.run_dir / "preprocessor.joblib").feature_names_out_
+    assert any(n.startswith("text_") for n in names)
+    assert not any(n in report["profile_only"] for n in names)

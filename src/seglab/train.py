@@ -166,7 +166,9 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> RunResult:
 
         text_features = build_text_features(data, OmegaConf.to_container(cfg.text, resolve=True))
         if text_features is not None:
+            attrs = features.attrs  # join drops attrs, which list the profile-only attribute columns
             features = features.join(text_features)
+            features.attrs = attrs
     preprocessor = Preprocessor(**OmegaConf.to_container(cfg.features.preprocess, resolve=True))
     X = preprocessor.fit_transform(features)
     timings["time/data_features_s"] = time.perf_counter() - t0
