@@ -119,3 +119,13 @@ def test_text_features_join_keeps_attributes_profile_only(log_dir, tmp_path):
     names = joblib.load(result.run_dir / "preprocessor.joblib").feature_names_out_
     assert any(n.startswith("text_") for n in names)
     assert not any(n in report["profile_only"] for n in names)
+
+
+def test_multimodal_model_runs_with_text_features(log_dir, tmp_path):
+    cfg = compose_cfg(log_dir, "model=multimodal", "text=minilm", "logger.mlflow=false",
+                      f"text.cache_dir={tmp_path / 'cache'}", *FAST_DEEP)
+    result = run(cfg, run_dir=tmp_path / "run")
+    summary = json.loads((result.run_dir / "metrics.json").read_text())
+    assert summary["model"].endswith("MultimodalDEC")
+    assert "eval/latent_silhouette" in summary["metrics"]
+    assert len(set(result.labels)) > 1

@@ -57,12 +57,16 @@ def resolve_run_dir(cfg: DictConfig, run_dir: str | Path | None) -> Path:
     return path
 
 
-def build_model(cfg: DictConfig, trainer_kwargs: dict[str, Any]):
-    """Instantiate ``cfg.model``; deep models (those taking ``trainer_kwargs``) get the trainer."""
-    target = get_class(cfg.model._target_)
-    if "trainer_kwargs" in inspect.signature(target).parameters:
-        return instantiate(cfg.model, trainer_kwargs=trainer_kwargs, _convert_="all")
-    return instantiate(cfg.model, _convert_="all")
+def build_model(cfg: DictConfig, trainer_kwargs: dict[str, Any], feature_names: list[str] | None = None):
+    """Instantiate ``cfg.model``; deep models (those taking ``trainer_kwargs``) get the trainer, and
+    models that split inputs by name (the multimodal autoencoder) get the feature names."""
+    params = inspect.signature(get_class(cfg.model._target_)).parameters
+    extra: dict[str, Any] = {}
+    if "trainer_kwargs" in params:
+        extra["trainer_kwargs"] = trainer_kwargs
+    if "feature_names" in params and feature_names is not None:
+        extra["feature_names"] = list(feature_names)
+    return instantiate(cfg.model, **extra, _convert_="all")
 
 
 def lightning_loggers(cfg: DictConfig, run_dir: Path, tracker) -> list:
@@ -199,7 +203,7 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> RunResult:
             OmegaConf.set_struct(cfg, False)
             cfg.model.n_clusters = k
             log.info("model.n_clusters=auto: chose k=%d by %s", k, cfg.choose_k.rule)
-        model = build_model(cfg, trainer_kwargs)
+        model = build_model(cfg, trainer_kwargs, list(preprocessor.feature_names_out_))
 
         t0 = time.perf_counter()
         model.fit(X)
@@ -231,7 +235,8 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> RunResult:
             profiles=OmegaConf.to_container(cfg.profiles, resolve=True),
             explain=OmegaConf.to_container(cfg.explain, resolve=True), random_state=cfg.seed))
         metrics.update(write_stability_reports(
-            run_dir, lambda seed: build_model(_with_seed(cfg, seed), trainer_kwargs_quiet(cfg, run_dir)),
+            run_dir, lambda seed: build_model(_with_seed(cfg, seed), trainer_kwargs_quiet(cfg, run_dir),
+                                     list(preprocessor.feature_names_out_)),
             X, labels, data=data, model=model, preprocessor=preprocessor, features=features,
             build_kwargs=OmegaConf.to_container(cfg.features.build, resolve=True), random_state=cfg.seed,
             **OmegaConf.to_container(cfg.stability, resolve=True)))
