@@ -14,7 +14,9 @@ stage plus that shared pretraining ("total_s"), i.e. what one model would cost a
 
 Recipe (see experiments/fidelity.md): Adam end-to-end pretraining (lr 1e-3, batch 256,
 ``--pretrain-epochs``, early stopping on a 10% validation split, best weights kept), optional
-denoising (``--noise``, dropout corruption); DEC: SGD lr 0.01 momentum 0.9 (DEC-keras), IDEC:
+denoising (``--noise``, dropout corruption), lr schedule (``--lr-schedule``), image
+augmentation (``--augment affine`` for pretraining; methods ``dec_da``/``idec_da`` also augment
+the clustering phase: DEC-DA's random rotation and shift, targets from the clean images); DEC: SGD lr 0.01 momentum 0.9 (DEC-keras), IDEC:
 SGD lr 0.1 momentum 0.99 (the IDEC authors' USPS setting), both update interval 30, tol 0.001.
 """
 
@@ -47,9 +49,13 @@ PUBLISHED_USPS_ACC = {
     "ae_kmeans": "0.69–0.71",
     "dec": "0.74–0.76",
     "idec": "0.76",
+    "dec_da": "0.987 (DEC-DA README, its best variant)",
+    "idec_da": "0.987 (DEC-DA README, its best variant)",
     "n2d": "0.948 (N2D paper, 1,000-epoch AE)",
 }
-METHODS = ["kmeans", "ae_kmeans", "dec", "idec", "n2d"]
+METHODS = ["kmeans", "ae_kmeans", "dec", "idec", "dec_da", "idec_da", "n2d"]
+#: Each dataset's rows are flattened grey images of this shape (for ``--augment affine``).
+IMAGE_SHAPES = {"usps": (16, 16), "digits": (8, 8)}
 
 
 def load_usps(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -103,6 +109,7 @@ def run_seed(name: str, X: np.ndarray, y: np.ndarray, seed: int, args: argparse.
         n_clusters=k, preset="paper", lr=1e-3, batch_size=256, max_epochs=args.pretrain_epochs, patience=10,
         val_fraction=0.1, pretrain=args.pretrain, noise=args.noise, layerwise_epochs=args.layerwise_epochs,
         n_init=20, num_threads=args.threads, random_state=seed, trainer_kwargs={"accelerator": args.accelerator},
+        lr_schedule=args.lr_schedule, augment=args.augment, image_shape=IMAGE_SHAPES[name],
     )
     t, c = time.perf_counter(), time.process_time()
     ae = AEKMeans(**common).fit(X)
@@ -112,21 +119,23 @@ def run_seed(name: str, X: np.ndarray, y: np.ndarray, seed: int, args: argparse.
 
     cluster = dict(update_interval=args.update_interval, tol=0.001, cluster_max_epochs=args.cluster_max_epochs,
                    cluster_optimizer="sgd")
-    if "dec" in args.methods:
+    # dec_da / idec_da: the same models with DEC-DA's augmented clustering phase (cluster_augment)
+    for method in ("dec", "idec", "dec_da", "idec_da"):
+        if method not in args.methods:
+            continue
         t, c = time.perf_counter(), time.process_time()
-        dec = DEC(**common, **cluster, cluster_lr=0.01, cluster_momentum=0.9).fit(X, init_from=ae)
+        kw = dict(common, **cluster, cluster_augment=method.endswith("_da"))
+        if method.startswith("dec"):
+            model = DEC(**kw, cluster_lr=0.01, cluster_momentum=0.9)
+        else:
+            model = IDEC(**kw, cluster_lr=args.idec_lr, cluster_momentum=args.idec_momentum, gamma=0.1)
+        model.fit(X, init_from=ae)
         dt = time.perf_counter() - t
-        record("dec", dec.labels_, dt, dt + pre, dec.fit_report(), cpu=time.process_time() - c)
-    if "idec" in args.methods:
-        t, c = time.perf_counter(), time.process_time()
-        idec = IDEC(**common, **cluster, cluster_lr=args.idec_lr, cluster_momentum=args.idec_momentum,
-                    gamma=0.1).fit(X, init_from=ae)
-        dt = time.perf_counter() - t
-        record("idec", idec.labels_, dt, dt + pre, idec.fit_report(), cpu=time.process_time() - c)
+        record(method, model.labels_, dt, dt + pre, model.fit_report(), cpu=time.process_time() - c)
     if "n2d" in args.methods:
         from seglab.models.n2d import N2D
 
-        n2d_kw = {k_: v for k_, v in common.items() if k_ != "n_init"}
+        n2d_kw = {k_: v for k_, v in common.items() if k_ not in ("n_init", "lr_schedule", "augment", "image_shape")}
         t, c = time.perf_counter(), time.process_time()
         n2d = N2D(**n2d_kw, umap_neighbors=20, umap_min_dist=0.0).fit(X, init_from=ae)
         dt = time.perf_counter() - t
@@ -157,7 +166,7 @@ def report(path: Path) -> str:
                 continue
             # deep methods other than AE+k-means: own stage + the shared pretraining they reuse
             cpu = [r.get("cpu_s", float("nan")) + (ae_cpu.get(r["seed"], float("nan"))
-                   if m in ("dec", "idec", "n2d") else 0.0) for r in rs]
+                   if m in ("dec", "idec", "dec_da", "idec_da", "n2d") else 0.0) for r in rs]
             cells = [m, str(len(rs)), _ms([r["acc"] for r in rs]), _ms([r["nmi"] for r in rs]),
                      _ms([r["ari"] for r in rs]), _ms(cpu, 0), _ms([r["total_s"] for r in rs], 0)]
             if pub:
@@ -191,6 +200,11 @@ def main() -> None:
     p.add_argument("--pretrain-epochs", type=int, default=50)
     p.add_argument("--layerwise-epochs", type=int, default=20)
     p.add_argument("--noise", type=float, default=0.0)
+    p.add_argument("--lr-schedule", default="constant", choices=["constant", "cosine", "step"],
+                   help="Adam lr schedule of the end-to-end pretraining, over --pretrain-epochs")
+    p.add_argument("--augment", default="none", choices=["none", "affine"],
+                   help="affine: random rotation (±10°) and shift (±10%%) of each pretraining batch (DEC-DA)")
+
     p.add_argument("--update-interval", type=int, default=30)
     p.add_argument("--cluster-max-epochs", type=int, default=60)
     p.add_argument("--idec-lr", type=float, default=0.1)

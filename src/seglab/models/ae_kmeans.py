@@ -10,6 +10,11 @@ Pretraining options:
 - ``pretrain="end_to_end"``: the whole autoencoder trained at once (Adam, MSE), denoising when
   ``noise > 0`` (``noise_kind`` ``dropout``: that share of inputs zeroed, the DEC paper's
   corruption; ``gaussian``: additive noise with that standard deviation);
+- ``lr_schedule``: ``constant`` (default), ``cosine`` (Adam's lr decays to 0 along a half cosine
+  over ``max_epochs``) or ``step`` (lr / 10 at 2/3 of ``max_epochs``) for the end-to-end stage;
+- ``augment="affine"`` with ``image_shape=(h, w)``: rows are flattened images; each training
+  batch of the end-to-end stage is randomly rotated (±10°) and shifted (±10%), as in DEC-DA
+  (Guo et al. 2018); the validation split stays clean;
 - ``pretrain="layerwise"``: the DEC paper's greedy layer-wise denoising pretraining (each
   encoder/decoder layer pair trained as a one-hidden-layer denoising autoencoder on the previous
   layer's clean output, ``noise`` dropout on its input and hidden layer; ``layerwise_epochs``
@@ -87,6 +92,9 @@ class AEKMeans(ClusterModel):
         num_threads: int | None = None,
         random_state: int = 0,
         trainer_kwargs: Mapping[str, Any] | None = None,
+        lr_schedule: str = "constant",
+        augment: str = "none",
+        image_shape: Sequence[int] | None = None,
     ):
         self.n_clusters = n_clusters
         self.hidden_dims = hidden_dims
@@ -109,6 +117,9 @@ class AEKMeans(ClusterModel):
         self.num_threads = num_threads
         self.random_state = random_state
         self.trainer_kwargs = trainer_kwargs
+        self.lr_schedule = lr_schedule
+        self.augment = augment
+        self.image_shape = image_shape
 
     # --- architecture ----------------------------------------------------------------------
     def _architecture(self) -> tuple[list[int], int]:
@@ -169,16 +180,19 @@ class AEKMeans(ClusterModel):
             trainer_kwargs=self.trainer_kwargs,
         )
         report: dict[str, float] = {}
+        schedule = self.lr_schedule
+        aug = dict(augment=self.augment, image_shape=self.image_shape)
         if self.pretrain == "layerwise":
             from seglab.models.layerwise import layerwise_pretrain
 
             report.update(layerwise_pretrain(self.encoder_, self.decoder_, X, max_epochs=self.layerwise_epochs,
                                              noise=self.noise, **common))
             report.update(pretrain_autoencoder(self.encoder_, self.decoder_, X, max_epochs=self.max_epochs,
-                                               noise=0.0, stage="pretrain", **common))
+                                               noise=0.0, stage="pretrain", lr_schedule=schedule, **aug, **common))
         elif self.pretrain == "end_to_end":
             report.update(pretrain_autoencoder(self.encoder_, self.decoder_, X, max_epochs=self.max_epochs,
-                                               noise=self.noise, stage="pretrain", **common))
+                                               noise=self.noise, stage="pretrain", lr_schedule=schedule, **aug,
+                                               **common))
         else:
             raise ValueError(f"unknown pretrain {self.pretrain!r}; choose 'end_to_end' or 'layerwise'")
         self.pretrain_report_ = report

@@ -114,6 +114,45 @@ def corrupt(x: torch.Tensor, noise: float, kind: str = "dropout") -> torch.Tenso
     raise ValueError(f"unknown noise kind {kind!r}; choose 'dropout' or 'gaussian'")
 
 
+#: Data augmentations for image inputs (flattened rows of an ``image_shape`` image).
+AUGMENTS = ("none", "affine")
+
+
+def check_augment(augment: str | None, image_shape: Sequence[int] | None) -> str:
+    name = "none" if augment is None else str(augment).lower()
+    if name not in AUGMENTS:
+        raise ValueError(f"unknown augment {augment!r}; choose one of {list(AUGMENTS)}")
+    if name != "none" and (image_shape is None or len(tuple(image_shape)) != 2):
+        raise ValueError(f"augment={name!r} needs image_shape=(height, width) of the flattened images")
+    return name
+
+
+def augment_images(x: torch.Tensor, image_shape: Sequence[int], max_shift: float = 0.1,
+                   max_rotate: float = 10.0) -> torch.Tensor:
+    """Random affine jitter of flattened images, as DEC-DA (Guo et al. 2018) does with Keras's
+    ``ImageDataGenerator(width_shift_range=0.1, height_shift_range=0.1, rotation_range=10)``:
+    each row is rotated by U(-max_rotate, max_rotate) degrees and shifted by U(-max_shift,
+    max_shift) of its width/height (bilinear, zeros outside). Uses torch's global RNG."""
+    h, w = (int(v) for v in image_shape)
+    n = x.shape[0]
+    if x.shape[1] != h * w:
+        raise ValueError(f"augment: rows have {x.shape[1]} features, image_shape {h}x{w} needs {h * w}")
+    theta = (torch.rand(n, device=x.device) * 2 - 1) * (max_rotate * torch.pi / 180.0)
+    shift = (torch.rand(n, 2, device=x.device) * 2 - 1) * (2 * max_shift)  # grid coords span [-1, 1]
+    cos, sin = torch.cos(theta), torch.sin(theta)
+    mat = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
+    grid = nn.functional.affine_grid(mat.to(x.dtype), [n, 1, h, w], align_corners=False)
+    out = nn.functional.grid_sample(x.view(n, 1, h, w), grid, mode="bilinear", padding_mode="zeros",
+                                    align_corners=False)
+    return out.reshape(n, h * w)
+
+
+def maybe_augment(x: torch.Tensor, augment: str, image_shape: Sequence[int] | None) -> torch.Tensor:
+    if augment == "none" or image_shape is None:
+        return x
+    return augment_images(x, image_shape)
+
+
 # --------------------------------------------------------------------------------------------
 # Pretraining
 # --------------------------------------------------------------------------------------------
@@ -129,6 +168,10 @@ class AutoencoderModule(L.LightningModule):
         noise: float = 0.0,
         noise_kind: str = "dropout",
         stage: str = "pretrain",
+        lr_schedule: str = "constant",
+        schedule_epochs: int = 100,
+        augment: str = "none",
+        image_shape: Sequence[int] | None = None,
     ):
         super().__init__()
         self.encoder = encoder
@@ -138,12 +181,17 @@ class AutoencoderModule(L.LightningModule):
         self.noise = noise
         self.noise_kind = noise_kind
         self.stage = stage
+        self.lr_schedule = check_lr_schedule(lr_schedule)
+        self.schedule_epochs = max(int(schedule_epochs), 1)
+        self.augment = check_augment(augment, image_shape)
+        self.image_shape = None if image_shape is None else tuple(int(v) for v in image_shape)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decoder(self.encoder(x))
 
     def training_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> torch.Tensor:
-        x = batch[0]
+        # DEC-DA: the augmented image is both the (corrupted) input and the reconstruction target
+        x = maybe_augment(batch[0], self.augment, self.image_shape)
         loss = nn.functional.mse_loss(self(corrupt(x, self.noise, self.noise_kind)), x)
         self.log(f"{self.stage}/train_loss", loss, on_step=False, on_epoch=True, batch_size=len(x))
         return loss
@@ -153,8 +201,35 @@ class AutoencoderModule(L.LightningModule):
         loss = nn.functional.mse_loss(self(x), x)
         self.log(f"{self.stage}/val_loss", loss, on_step=False, on_epoch=True, batch_size=len(x))
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
-        return torch.optim.Adam(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+    def configure_optimizers(self) -> Any:
+        opt = torch.optim.Adam(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        scheduler = make_lr_scheduler(opt, self.lr_schedule, self.schedule_epochs)
+        if scheduler is None:
+            return opt
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}
+
+
+#: Learning-rate schedules of the pretraining (per epoch, over ``max_epochs``).
+LR_SCHEDULES = ("constant", "cosine", "step")
+
+
+def check_lr_schedule(name: str) -> str:
+    name = str(name).lower()
+    if name not in LR_SCHEDULES:
+        raise ValueError(f"unknown lr_schedule {name!r}; choose one of {list(LR_SCHEDULES)}")
+    return name
+
+
+def make_lr_scheduler(opt: torch.optim.Optimizer, schedule: str, epochs: int) -> Any:
+    """``constant``: None; ``cosine``: lr -> 0 along a half cosine over ``epochs``; ``step``: lr x 0.1
+    at 2/3 of ``epochs`` (the DEC paper's "divided by 10" step, placed once)."""
+    schedule = check_lr_schedule(schedule)
+    epochs = max(int(epochs), 1)
+    if schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+    if schedule == "step":
+        return torch.optim.lr_scheduler.StepLR(opt, step_size=max(1, (2 * epochs) // 3), gamma=0.1)
+    return None
 
 
 class RestoreBestWeights(Callback):
@@ -226,8 +301,15 @@ def pretrain_autoencoder(
     seed: int = 0,
     trainer_kwargs: Mapping[str, Any] | None = None,
     stage: str = "pretrain",
+    lr_schedule: str = "constant",
+    augment: str = "none",
+    image_shape: Sequence[int] | None = None,
 ) -> dict[str, float]:
     """Train ``encoder``/``decoder`` in place as an autoencoder on ``X``; return a fit report.
+
+    ``lr_schedule`` (``constant``, ``cosine``, ``step``) decays Adam's ``lr`` per epoch over
+    ``max_epochs`` (see ``make_lr_scheduler``); ``augment="affine"`` jitters each training batch
+    of flattened ``image_shape`` images (``augment_images``; validation stays clean).
 
     Early stopping watches ``{stage}/val_loss`` on a seeded ``val_fraction`` hold-out (clean
     inputs even when denoising); the best weights are restored at the end. With no validation
@@ -237,7 +319,8 @@ def pretrain_autoencoder(
     Xt = torch.as_tensor(np.asarray(X, dtype=np.float32))
     tr, va = split_indices(len(Xt), val_fraction, rng)
     module = AutoencoderModule(encoder, decoder, lr=lr, weight_decay=weight_decay, noise=noise,
-                               noise_kind=noise_kind, stage=stage)
+                               noise_kind=noise_kind, stage=stage, lr_schedule=lr_schedule,
+                               schedule_epochs=max_epochs, augment=augment, image_shape=image_shape)
     train_loader = make_loader(Xt[tr], batch_size=batch_size, shuffle=True, seed=seed)
     callbacks: list[Callback] = []
     val_loader = None

@@ -28,7 +28,13 @@ import torch
 from torch import nn
 
 from seglab.models.ae_kmeans import AEKMeans
-from seglab.models.autoencoder import make_loader, make_trainer, quiet_lightning
+from seglab.models.autoencoder import (
+    augment_images,
+    check_augment,
+    make_loader,
+    make_trainer,
+    quiet_lightning,
+)
 from seglab.models.losses import kl_divergence, reconstruction_loss, soft_assignment, target_distribution
 
 
@@ -56,6 +62,7 @@ class ClusteringModule(L.LightningModule):
         tol: float = 0.001,
         stage: str = "dec",
         eval_batch_size: int = 4096,
+        image_shape: Sequence[int] | None = None,
     ):
         super().__init__()
         self.encoder = encoder
@@ -73,6 +80,7 @@ class ClusteringModule(L.LightningModule):
         self.tol = float(tol)
         self.stage = stage
         self.eval_batch_size = int(eval_batch_size)
+        self.image_shape = None if image_shape is None else tuple(int(v) for v in image_shape)
         self.prev_labels: torch.Tensor | None = None
         self.delta_label = float("nan")
         self.n_target_updates = 0
@@ -123,6 +131,9 @@ class ClusteringModule(L.LightningModule):
     # --- optimisation ----------------------------------------------------------------------
     def training_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> torch.Tensor:
         x, idx = batch
+        if self.image_shape is not None:
+            # DEC-DA: the loss sees a jittered copy, the target p was computed on the clean image
+            x = augment_images(x, self.image_shape)
         z = self.encoder(x)
         q = soft_assignment(z, self.centers, self.alpha)
         kl = kl_divergence(self.p_all[idx], q)
@@ -150,7 +161,9 @@ class DEC(AEKMeans):
     ``tol`` (stop when fewer than this share of labels changed between updates),
     ``cluster_max_epochs``, ``cluster_lr``, ``cluster_optimizer`` (``sgd`` with
     ``cluster_momentum``, the papers' choice, or ``adam``), ``cluster_batch_size`` (defaults to
-    ``batch_size``).
+    ``batch_size``), ``cluster_augment`` (with ``image_shape``: each clustering batch is a randomly
+    rotated/shifted copy of the images, the target p stays computed on the clean ones: DEC-DA,
+    Guo et al. 2018). Pretraining options (``lr_schedule``, ``augment``, ...) are ``AEKMeans``'s.
     """
 
 
@@ -184,6 +197,10 @@ class DEC(AEKMeans):
         num_threads: int | None = None,
         random_state: int = 0,
         trainer_kwargs: Mapping[str, Any] | None = None,
+        lr_schedule: str = "constant",
+        augment: str = "none",
+        image_shape: Sequence[int] | None = None,
+        cluster_augment: bool = False,
     ):
         super().__init__(
             n_clusters=n_clusters, hidden_dims=hidden_dims, latent_dim=latent_dim, dropout=dropout,
@@ -191,8 +208,9 @@ class DEC(AEKMeans):
             max_epochs=max_epochs, patience=patience, val_fraction=val_fraction, pretrain=pretrain,
             noise=noise, noise_kind=noise_kind, layerwise_epochs=layerwise_epochs, preset=preset,
             n_init=n_init, alpha=alpha, num_threads=num_threads, random_state=random_state,
-            trainer_kwargs=trainer_kwargs,
+            trainer_kwargs=trainer_kwargs, lr_schedule=lr_schedule, augment=augment, image_shape=image_shape,
         )
+        self.cluster_augment = cluster_augment
         self.update_interval = update_interval
         self.tol = tol
         self.cluster_max_epochs = cluster_max_epochs
@@ -200,6 +218,14 @@ class DEC(AEKMeans):
         self.cluster_optimizer = cluster_optimizer
         self.cluster_momentum = cluster_momentum
         self.cluster_batch_size = cluster_batch_size
+
+    def _cluster_image_shape(self) -> Sequence[int] | None:
+        """``image_shape`` when the clustering phase augments (``cluster_augment``), else None."""
+        if not getattr(self, "cluster_augment", False):
+            return None
+        shape = getattr(self, "image_shape", None)
+        check_augment("affine", shape)
+        return shape
 
     def _loss_weights(self) -> tuple[float, float]:
         """(KL weight, reconstruction weight): DEC (1, 0)."""
@@ -213,6 +239,7 @@ class DEC(AEKMeans):
             self.encoder_, self.decoder_, self.cluster_centers_, Xt, alpha=self.alpha, kl_weight=kl_w,
             recon_weight=rec_w, lr=self.cluster_lr, optimizer=self.cluster_optimizer,
             momentum=self.cluster_momentum, update_interval=self.update_interval, tol=self.tol,
+            image_shape=self._cluster_image_shape(),
         )
         bs = int(self.cluster_batch_size or self.batch_size)
         loader = make_loader(Xt, torch.arange(len(Xt)), batch_size=bs, shuffle=True, seed=self.random_state + 1)
@@ -281,6 +308,10 @@ class IDEC(DEC):
         num_threads: int | None = None,
         random_state: int = 0,
         trainer_kwargs: Mapping[str, Any] | None = None,
+        lr_schedule: str = "constant",
+        augment: str = "none",
+        image_shape: Sequence[int] | None = None,
+        cluster_augment: bool = False,
     ):
         super().__init__(
             n_clusters=n_clusters, hidden_dims=hidden_dims, latent_dim=latent_dim, dropout=dropout,
@@ -291,6 +322,7 @@ class IDEC(DEC):
             cluster_max_epochs=cluster_max_epochs, cluster_lr=cluster_lr, cluster_optimizer=cluster_optimizer,
             cluster_momentum=cluster_momentum, cluster_batch_size=cluster_batch_size,
             num_threads=num_threads, random_state=random_state, trainer_kwargs=trainer_kwargs,
+            lr_schedule=lr_schedule, augment=augment, image_shape=image_shape, cluster_augment=cluster_augment,
         )
         self.gamma = gamma
 
