@@ -2,7 +2,7 @@
 
     python scripts/bench_text.py                       # accuracy + throughput, 2 torch threads
     python scripts/bench_text.py --skip-throughput     # accuracy only (uses the embedding cache)
-    python scripts/bench_text.py --threads 2 --naive-n 400 --womens-n 3000
+    python scripts/bench_text.py --threads 2 --naive-n 400 --womens-n 3000 --backends auto,torch
 
 1. Accuracy, positive vs negative, on labelled sets the shipped head was NOT trained on
    (its metadata lists its training corpora; this script refuses to run if they overlap):
@@ -11,7 +11,8 @@
    VADER (vaderSentiment, compound score) predicts positive when compound >= 0.05, its
    documented convention. Accuracy and balanced accuracy for both.
 2. Throughput of the scorer as `build_text_features` runs it (tokenize, length-sorted batches,
-   dynamic padding, inference_mode, head), cache off, on ``--threads`` torch threads: all airline
+   dynamic padding, encoder, head), cache off, on ``--threads`` threads, per backend (the
+   default ``auto`` = CTranslate2 int8 on CPU, and torch fp32): all airline
    tweets (neutral included), a seeded sample of Women's clothing reviews, and a naive loop
    (one review per forward pass, tokenizer called per text) on the first ``--naive-n`` tweets.
    Load average is recorded before and after: the machine may be shared.
@@ -46,7 +47,7 @@ def metrics(y, pred) -> dict:
     return {"acc": float(accuracy_score(y, pred)), "bal_acc": float(balanced_accuracy_score(y, pred))}
 
 
-def accuracy_section(data_dir: str, cache_dir: str | None) -> dict:
+def accuracy_section(data_dir: str, cache_dir: str | None, backends: list[str]) -> dict:
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
     head = load_shipped_head()
@@ -54,19 +55,29 @@ def accuracy_section(data_dir: str, cache_dir: str | None) -> dict:
     if trained_on & set(EVAL_SETS):
         raise SystemExit(f"the shipped head was trained on {sorted(trained_on & set(EVAL_SETS))}: not a fair benchmark")
     vader = SentimentIntensityAnalyzer()
-    cfg = {"name": "minilm", "head": "shipped", "cache_dir": cache_dir, "progress": True}
     out = {}
     for name in EVAL_SETS:
         df = load_corpus(name, data_dir)
         y = df["label"].to_numpy()
-        rs = score_texts(df["text"].tolist(), cfg, skip_empty=False)
-        ours = metrics(y, (rs.score >= 0).astype(int))
         compound = np.array([vader.polarity_scores(t)["compound"] for t in df["text"]])
         vad = metrics(y, (compound >= 0.05).astype(int))
-        out[name] = {"n": int(len(y)), "positive_share": float(y.mean()), "seglab_minilm": ours, "vader": vad}
+        out[name] = {"n": int(len(y)), "positive_share": float(y.mean()), "vader": vad, "seglab": {}}
+        for backend in backends:
+            cfg = {"name": "minilm", "head": "shipped", "cache_dir": cache_dir, "progress": True, "backend": backend}
+            rs = score_texts(df["text"].tolist(), cfg, skip_empty=False)
+            out[name]["seglab"][backend_label(backend)] = metrics(y, (rs.score >= 0).astype(int))
         print(name, json.dumps(out[name]), flush=True)
     out["trained_on"] = head.meta.get("train_corpora", {})
     return out
+
+
+def backend_label(backend: str) -> str:
+    """'auto' is what text=minilm runs by default: CTranslate2 int8 on CPU when installed."""
+    from seglab.text import ct2_backend
+
+    if backend == "auto":
+        backend = "ctranslate2" if ct2_backend.available() else "torch"
+    return "ctranslate2 int8" if backend == "ctranslate2" else "torch fp32"
 
 
 def naive_loop(texts: list[str], runner: TransformerRunner) -> float:
@@ -84,41 +95,59 @@ def naive_loop(texts: list[str], runner: TransformerRunner) -> float:
     return len(texts) / (time.perf_counter() - t0)
 
 
-def throughput_section(data_dir: str, threads: int, batch_size: int, naive_n: int, womens_n: int, seed: int,
-                       airline_n: int | None = None) -> dict:
+def throughput_section(data_dir: str, threads: int, naive_n: int, womens_n: int, seed: int,
+                       airline_n: int | None, backends: list[str]) -> dict:
+    """Reviews/s of `score_texts` (tokenize, batches, encoder, head) per backend, cache off."""
     import pandas as pd
     import torch
 
     torch.set_num_threads(threads)
-    runner = TransformerRunner(None, batch_size=batch_size, max_length=256, progress=False)
-    cfg = {"name": "minilm", "head": "shipped", "cache_dir": None, "batch_size": batch_size}
     tweets = pd.read_csv(Path(data_dir) / "airline_tweets" / "Tweets.csv")["text"].astype(str).tolist()
     if airline_n:
         tweets = pd.Series(tweets).sample(n=min(airline_n, len(tweets)), random_state=seed).tolist()
     w = womens_frame(data_dir)
     reviews = w["Review Text"].dropna().astype(str)
     reviews = reviews.sample(n=min(womens_n, len(reviews)), random_state=seed).tolist()
-    score_texts(tweets[:256], cfg, runner=runner)  # warm-up (allocator, kernels)
-    res = {"threads": threads, "batch_size": batch_size, "loadavg_before": os.getloadavg()}
+    res = {"threads": threads, "loadavg_before": os.getloadavg(), "backends": {}}
+    minilm_cfg = {k: v for k, v in _minilm_defaults().items() if k in ("batch_size", "compute_type")}
+    torch_runner = None
+    for backend in backends:
+        batch_size = int(minilm_cfg["batch_size"]) if backend != "torch" else 64
+        runner = TransformerRunner(None, batch_size=batch_size, max_length=256, progress=False, backend=backend,
+                                   compute_type=minilm_cfg["compute_type"], num_threads=threads,
+                                   convert_dir=ROOT / ".cache" / "ct2")
+        torch_runner = runner if runner.backend == "torch" else torch_runner
+        cfg = {"name": "minilm", "head": "shipped", "cache_dir": None, "batch_size": batch_size}
+        score_texts(tweets[:256], cfg, runner=runner)  # warm-up (allocator, kernels)
 
-    def timed(texts):
-        t0 = time.perf_counter()
-        score_texts(texts, cfg, runner=runner)
-        return len(texts) / (time.perf_counter() - t0)
+        def timed(texts, runner=runner, cfg=cfg):
+            t0 = time.perf_counter()
+            score_texts(texts, cfg, runner=runner)
+            return len(texts) / (time.perf_counter() - t0)
 
-    toks = [len(x) for x in runner.tokenize(tweets)]
-    res["airline"] = {"n": len(tweets), "mean_tokens": float(np.mean(toks)), "reviews_per_s": timed(tweets)}
-    print("airline", res["airline"], flush=True)
-    res["naive_airline"] = {"n": naive_n, "reviews_per_s": naive_loop(tweets[:naive_n], runner)}
-    # the batched path on exactly the naive loop's texts, for a like-for-like ratio
-    res["batched_same_texts"] = {"n": naive_n, "reviews_per_s": timed(tweets[:naive_n])}
-    res["speedup_vs_naive"] = res["batched_same_texts"]["reviews_per_s"] / res["naive_airline"]["reviews_per_s"]
+        r = {"batch_size": batch_size}
+        r["airline"] = {"n": len(tweets), "mean_tokens": float(np.mean([len(x) for x in runner.tokenize(tweets)])),
+                        "reviews_per_s": timed(tweets)}
+        r["batched_same_texts"] = {"n": naive_n, "reviews_per_s": timed(tweets[:naive_n])}
+        r["womens"] = {"n": len(reviews), "mean_tokens": float(np.mean([len(x) for x in runner.tokenize(reviews)])),
+                       "reviews_per_s": timed(reviews)}
+        res["backends"][backend_label(backend)] = r
+        print(backend_label(backend), r, flush=True)
+    if torch_runner is None:
+        torch_runner = TransformerRunner(None, max_length=256, progress=False, backend="torch", num_threads=threads)
+    res["naive_airline"] = {"n": naive_n, "reviews_per_s": naive_loop(tweets[:naive_n], torch_runner)}
+    res["default"] = backend_label(backends[0])
+    res["speedup_vs_naive"] = (res["backends"][res["default"]]["batched_same_texts"]["reviews_per_s"]
+                               / res["naive_airline"]["reviews_per_s"])
     print("naive", res["naive_airline"], "speedup", res["speedup_vs_naive"], flush=True)
-    toks = [len(x) for x in runner.tokenize(reviews)]
-    res["womens"] = {"n": len(reviews), "mean_tokens": float(np.mean(toks)), "reviews_per_s": timed(reviews)}
-    print("womens", res["womens"], flush=True)
     res["loadavg_after"] = os.getloadavg()
     return res
+
+
+def _minilm_defaults() -> dict:
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_container(OmegaConf.load(ROOT / "conf" / "text" / "minilm.yaml"))
 
 
 PROFILE_COLUMNS = ("Rating", "Recommended IND", "Age", "text_has_reviews", "text_sent_mean", "text_share_negative")
@@ -213,7 +242,8 @@ def womens_section(data_dir: str, log_dir: str, seeds: list[int], n_clusters: in
 def write_markdown(acc: dict | None, thr: dict | None, path: Path, command: str, womens: dict | None = None) -> None:
     lines = ["# Text path: sentiment accuracy and throughput", "",
              f"Written by `{command}` on {platform.node() or 'this machine'} ({os.cpu_count()} CPUs, "
-             f"torch CPU). Raw numbers: `experiments/text_bench.json`.", ""]
+             "torch CPU) from the raw numbers in `experiments/text_bench.json`; each section names the command "
+             "that measured it.", ""]
     if acc:
         trained = ", ".join(f"{k} ({v})" for k, v in acc["trained_on"].items())
         lines += [
@@ -221,29 +251,43 @@ def write_markdown(acc: dict | None, thr: dict | None, path: Path, command: str,
             f"The shipped head (`src/seglab/assets/sentiment_head_minilm.npz`) was trained on {trained} only; "
             "airline tweets and Alexa reviews were never seen, not even for model selection. "
             "seglab: positive if score >= 0. VADER: positive if compound >= 0.05.", "",
-            "| set | n | positive share | VADER acc | seglab minilm acc | VADER bal. acc | seglab minilm bal. acc | gain (headline metric) |",
-            "|---|---|---|---|---|---|---|---|",
         ]
+        if acc.get("command"):
+            lines += [f"Command: `{acc['command']}`", ""]
+        labels = list(acc[EVAL_SETS[0]]["seglab"])
+        lines += ["| set | n | positive share | VADER acc | VADER bal. acc | "
+                  + " | ".join(f"{b} acc | {b} bal. acc" for b in labels)
+                  + f" | gain of {labels[0]} (headline metric) |",
+                  "|---|---|---|---|---|" + "---|---|" * len(labels) + "---|"]
         for name, headline in (("airline", "acc"), ("alexa", "bal_acc")):
             r = acc[name]
-            gain = 100 * (r["seglab_minilm"][headline] - r["vader"][headline])
+            ours = r["seglab"]
+            gain = 100 * (ours[labels[0]][headline] - r["vader"][headline])
             lines.append(
-                f"| {name} | {r['n']} | {r['positive_share']:.3f} | {r['vader']['acc']:.3f} | {r['seglab_minilm']['acc']:.3f} | "
-                f"{r['vader']['bal_acc']:.3f} | {r['seglab_minilm']['bal_acc']:.3f} | "
-                f"{gain:+.1f} points ({'accuracy' if headline == 'acc' else 'balanced accuracy'}) |")
-        lines.append("")
-    if thr:
+                f"| {name} | {r['n']} | {r['positive_share']:.3f} | {r['vader']['acc']:.3f} | {r['vader']['bal_acc']:.3f} | "
+                + " | ".join(f"{ours[b]['acc']:.3f} | {ours[b]['bal_acc']:.3f}" for b in labels)
+                + f" | {gain:+.1f} points ({'accuracy' if headline == 'acc' else 'balanced accuracy'}) |")
+        lines += ["", f"`{labels[0]}` is what `text=minilm` runs by default on CPU (`text.backend=auto`).", ""]
+    if thr and "backends" in thr:
         lines += [
-            f"## Throughput ({thr['threads']} torch threads, batch {thr['batch_size']}, cache off)", "",
+            f"## Throughput ({thr['threads']} threads, cache off)", "",
             f"Load average before/after: {tuple(round(x, 2) for x in thr['loadavg_before'])} / "
             f"{tuple(round(x, 2) for x in thr['loadavg_after'])} (the machine has {os.cpu_count()} cores; "
-            "other jobs sharing it lower these numbers).", "",
-            "| texts | n | mean tokens | reviews/s |", "|---|---|---|---|",
-            f"| airline tweets{' (seeded sample)' if thr['airline']['n'] < 14640 else ''}, seglab (length-sorted batches) | {thr['airline']['n']} | {thr['airline']['mean_tokens']:.1f} | {thr['airline']['reviews_per_s']:.0f} |",
-            f"| first {thr['naive_airline']['n']} tweets, seglab | {thr['batched_same_texts']['n']} | | {thr['batched_same_texts']['reviews_per_s']:.0f} |",
-            f"| first {thr['naive_airline']['n']} tweets, naive one-at-a-time loop | {thr['naive_airline']['n']} | | {thr['naive_airline']['reviews_per_s']:.0f} |",
-            f"| Women's clothing reviews (seeded sample) | {thr['womens']['n']} | {thr['womens']['mean_tokens']:.1f} | {thr['womens']['reviews_per_s']:.0f} |",
-            "", f"Speed-up over the naive loop on the same texts: **{thr['speedup_vs_naive']:.1f}x**.", "",
+            "other jobs sharing it lower these numbers). Reviews/s of the whole scorer (tokenize, "
+            "length-sorted batches, encoder, head)." + (f" Command: `{thr['command']}`." if thr.get("command") else ""), "",
+            "| backend | batch | airline tweets (all) | first "
+            f"{thr['naive_airline']['n']} tweets | Women's reviews (seeded sample) |", "|---|---|---|---|---|",
+        ]
+        for b, r in thr["backends"].items():
+            default = " (default)" if b == thr["default"] else ""
+            lines.append(f"| {b}{default} | {r['batch_size']} | {r['airline']['reviews_per_s']:.0f} | "
+                         f"{r['batched_same_texts']['reviews_per_s']:.0f} | {r['womens']['reviews_per_s']:.0f} |")
+        first = next(iter(thr["backends"].values()))
+        lines += [
+            f"| naive loop: torch fp32, one review per forward pass | 1 | | {thr['naive_airline']['reviews_per_s']:.0f} | |",
+            "", f"Texts: {first['airline']['n']} tweets, mean {first['airline']['mean_tokens']:.1f} tokens; "
+            f"{first['womens']['n']} Women's reviews, mean {first['womens']['mean_tokens']:.1f} tokens. "
+            f"Speed-up of the default over the naive loop on the same texts: **{thr['speedup_vs_naive']:.1f}x**.", "",
         ]
     if womens:
         lines += [
@@ -277,7 +321,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data"))
     ap.add_argument("--cache-dir", default=str(ROOT / ".cache" / "text"), help="embedding cache for the accuracy part")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--backends", default="auto,torch", help="first = the default text=minilm runs (auto)")
     ap.add_argument("--naive-n", type=int, default=400)
     ap.add_argument("--womens-n", type=int, default=3000)
     ap.add_argument("--airline-n", type=int, default=None, help="seeded sample of the tweets (default: all 14,640)")
@@ -296,10 +340,12 @@ def main(argv: list[str] | None = None) -> None:
     raw_path = ROOT / "experiments" / "text_bench.json"
     raw = json.loads(raw_path.read_text()) if raw_path.exists() else {}
     if not args.skip_accuracy:
-        raw["accuracy"] = accuracy_section(args.data_dir, args.cache_dir)
+        raw["accuracy"] = accuracy_section(args.data_dir, args.cache_dir, args.backends.split(","))
+        raw["accuracy"]["command"] = command.strip()
     if not args.skip_throughput:
-        raw["throughput"] = throughput_section(args.data_dir, args.threads, args.batch_size, args.naive_n,
-                                               args.womens_n, args.seed, args.airline_n)
+        raw["throughput"] = throughput_section(args.data_dir, args.threads, args.naive_n, args.womens_n, args.seed,
+                                               args.airline_n, args.backends.split(","))
+        raw["throughput"]["command"] = command.strip()
     if args.womens:
         raw["womens"] = womens_section(args.data_dir, args.womens_log_dir, [int(x) for x in args.womens_seeds.split(",")],
                                        args.n_clusters, args.womens_models.split(","), args.threads,

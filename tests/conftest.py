@@ -36,3 +36,15 @@ def single_threaded_blas():
 
     with threadpool_limits(1):
         yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_text_cache(tmp_path_factory):
+    """One text cache (and CTranslate2 conversion) for the whole session: runs with the default
+    text=minilm on the same synthetic reviews encode them once, not once per test log_dir."""
+    if "SEGLAB_TEXT_CACHE" in os.environ:
+        yield
+        return
+    os.environ["SEGLAB_TEXT_CACHE"] = str(tmp_path_factory.mktemp("text_cache"))
+    yield
+    os.environ.pop("SEGLAB_TEXT_CACHE", None)

@@ -245,3 +245,33 @@ def test_pipeline_on_built_features():
     # with transactions, the region one-hot is profile-only by default (features.build.attributes: auto)
     assert sorted(pre.report_["profile_only"]) == ["region=n", "region=s"]
     assert not any(c.startswith("region=") for c in pre.feature_names_out_)
+
+
+def test_correlation_filter_never_drops_protected_columns():
+    """The review mask survives even when a column before it carries the same information."""
+    has = np.r_[np.ones(15), np.zeros(5)]
+    df = pd.DataFrame({"text_review_count": has * 1.0, "text_has_reviews": has, "c": np.arange(20.0) % 7})
+    pre = Preprocessor(**{**PLAIN, "corr_threshold": 0.95})  # default protect = [text_has_reviews]
+    pre.fit(df)
+    assert pre.feature_names_out_ == ["text_has_reviews", "c"]
+    assert pre.report_["dropped_correlated"] == [["text_review_count", "text_has_reviews", 1.0]]
+    unprotected = Preprocessor(**{**PLAIN, "corr_threshold": 0.95, "protect": None}).fit(df)
+    assert unprotected.feature_names_out_ == ["text_review_count", "c"]
+
+
+def test_block_weights_make_a_block_count_as_its_weight():
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"a": rng.normal(size=200), "b": rng.normal(size=200),
+                       **{f"text_{i}": rng.normal(size=200) for i in range(4)}})
+
+    def variances(**kw):
+        pre = Preprocessor(**{**PLAIN, "scaler": "standard", **kw}).fit(df)
+        X = pd.DataFrame(np.asarray(pre.transform(df)), columns=pre.feature_names_out_)
+        return X.filter(like="text_").var(ddof=0).sum(), X["a"].var(ddof=0), pre
+
+    text_var, a_var, _ = variances()  # default: the text_ block weighs one feature
+    assert text_var == pytest.approx(1.0, rel=1e-6) and a_var == pytest.approx(1.0, rel=1e-6)
+    text_var, _, pre = variances(block_weights={"text_": 2.0})
+    assert text_var == pytest.approx(4.0, rel=1e-6)
+    assert pre.report_["block_weights"]["text_"]["columns"] == [f"text_{i}" for i in range(4)]
+    assert variances(block_weights={})[0] == pytest.approx(4.0, rel=1e-6)

@@ -30,6 +30,7 @@ def _write_tiny(path, classifier: bool):
         vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
         intermediate_size=32, max_position_embeddings=64,
     )
+    cfg.position_embedding_type = "absolute"  # as in real BERT configs; CTranslate2's converter reads it
     import torch
 
     torch.manual_seed(0)
@@ -219,3 +220,42 @@ def test_head_save_load_roundtrip(tmp_path):
     assert loaded.meta == {"made_by": "test"} and loaded.classes == ["negative", "positive"]
     with pytest.raises(ConfigError):
         loaded.score(np.zeros((2, 3)))
+
+
+def test_ctranslate2_backend_matches_torch(tiny_encoder, tmp_path):
+    """The CTranslate2 path gives the torch embedding (exactly at float32, closely at int8)."""
+    pytest.importorskip("ctranslate2")
+    texts = ["good", "this dress is very nice and the fit is great", "bad", "i hate it", "the color is so sad", ""]
+    ref = TransformerRunner(tiny_encoder, batch_size=4, max_length=32).run(texts)
+    f32 = TransformerRunner(tiny_encoder, batch_size=2, max_length=32, backend="ctranslate2",
+                            compute_type="float32", convert_dir=tmp_path, num_threads=2)
+    assert f32.backend == "ctranslate2" and f32.model is None
+    np.testing.assert_allclose(f32.run(texts), ref, atol=1e-4)
+    int8 = TransformerRunner(tiny_encoder, batch_size=4, max_length=32, backend="ctranslate2",
+                             compute_type="int8", convert_dir=tmp_path, num_threads=1)
+    assert (np.sum(int8.run(texts) * ref, axis=1) > 0.95).all()
+    assert int8.identity != f32.identity != TransformerRunner(tiny_encoder, max_length=32).identity
+    assert len(list(tmp_path.glob("ct2_*"))) == 2  # one conversion per compute type, reused after
+
+
+def test_backend_choice(tiny_encoder, tiny_classifier):
+    pytest.importorskip("ctranslate2")
+    assert TransformerRunner(tiny_classifier, kind="classifier", backend="auto").backend == "torch"
+    with pytest.raises(ConfigError, match="backend=torch"):
+        TransformerRunner(tiny_classifier, kind="classifier", backend="ctranslate2")
+    with pytest.raises(ConfigError, match="text.backend"):
+        TransformerRunner(tiny_encoder, backend="onnx")
+
+
+def test_auto_backend_falls_back_to_torch_when_conversion_fails(tiny_encoder, monkeypatch):
+    pytest.importorskip("ctranslate2")
+    from seglab.text import ct2_backend
+
+    def broken(*a, **k):
+        raise AttributeError("converter does not know this config")
+
+    monkeypatch.setattr(ct2_backend, "converted_model", broken)
+    runner = TransformerRunner(tiny_encoder, backend="auto")
+    assert runner.backend == "torch" and runner.model is not None and "ctranslate2" not in runner.identity
+    with pytest.raises(ConfigError, match="could not convert"):
+        TransformerRunner(tiny_encoder, backend="ctranslate2")

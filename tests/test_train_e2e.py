@@ -111,8 +111,7 @@ def test_auto_k_stability_profiles_and_explanations_land_in_run_dir(log_dir, tmp
 
 
 def test_text_features_join_keeps_attributes_profile_only(log_dir, tmp_path):
-    cfg = compose_cfg(log_dir, "model=kmeans", "text=minilm", "logger.mlflow=false",
-                      f"text.cache_dir={tmp_path / 'cache'}")
+    cfg = compose_cfg(log_dir, "model=kmeans", "text=minilm", "logger.mlflow=false")
     result = run(cfg, run_dir=tmp_path / "run")
     report = json.loads((result.run_dir / "preprocess_report.json").read_text())
     assert report["profile_only"], "customer attributes must stay profile-only when the data has transactions"
@@ -122,8 +121,7 @@ def test_text_features_join_keeps_attributes_profile_only(log_dir, tmp_path):
 
 
 def test_multimodal_model_runs_with_text_features(log_dir, tmp_path):
-    cfg = compose_cfg(log_dir, "model=multimodal", "text=minilm", "logger.mlflow=false",
-                      f"text.cache_dir={tmp_path / 'cache'}", *FAST_DEEP)
+    cfg = compose_cfg(log_dir, "model=multimodal", "text=minilm", "logger.mlflow=false", *FAST_DEEP)
     result = run(cfg, run_dir=tmp_path / "run")
     summary = json.loads((result.run_dir / "metrics.json").read_text())
     assert summary["model"].endswith("MultimodalDEC")

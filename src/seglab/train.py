@@ -173,7 +173,12 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> RunResult:
             attrs = features.attrs  # join drops attrs, which list the profile-only attribute columns
             features = features.join(text_features)
             features.attrs = attrs
-    preprocessor = Preprocessor(**OmegaConf.to_container(cfg.features.preprocess, resolve=True))
+    preprocess_cfg = OmegaConf.to_container(cfg.features.preprocess, resolve=True)
+    if "feature_names" in inspect.signature(get_class(cfg.model._target_)).parameters:
+        # a modality-aware model (multimodal) balances the text block in its own loss: weighting
+        # the inputs as well would count it twice
+        preprocess_cfg["block_weights"] = {}
+    preprocessor = Preprocessor(**preprocess_cfg)
     X = preprocessor.fit_transform(features)
     timings["time/data_features_s"] = time.perf_counter() - t0
 

@@ -33,7 +33,7 @@ Profiles in original units come from the features frame itself, not from an inve
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,13 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, StandardScaler
 
 from seglab.errors import ConfigError
-from seglab.features.transformers import CorrelationFilter, IQRClipper, IsolationForestFlagger, log1p_columns
+from seglab.features.transformers import (
+    BlockWeighter,
+    CorrelationFilter,
+    IQRClipper,
+    IsolationForestFlagger,
+    log1p_columns,
+)
 
 _CHOICES = {
     "impute": ("median", "mean"),
@@ -82,6 +88,11 @@ class Preprocessor:
         random_state: seed of the isolation forest and PCA (``${seed}`` in the config).
         exclude: further columns to keep out of the model matrix (profile-only), besides the
             frame's ``attrs["features"]["profile_only"]``; each must exist in the frame.
+        block_weights: ``{prefix: weight}``: after scaling and filtering, the columns whose names
+            start with ``prefix`` are scaled so the block weighs ``weight`` features in total
+            (see `BlockWeighter`); by default the review-text block ``text_`` counts as one.
+        protect: columns the correlation filter never drops (absent ones are ignored); by
+            default the review mask ``text_has_reviews``, which the multimodal model reads by name.
 
     After ``fit``: ``pipeline_`` (the sklearn Pipeline), ``feature_names_in_`` (model inputs,
     profile-only columns left out), ``profile_only_``, ``feature_names_out_``, ``report_``, ``outlier_mask_`` (bool per training row, all False
@@ -102,8 +113,18 @@ class Preprocessor:
         pca: int | float | None = None,
         random_state: int | None = 0,
         exclude: Sequence[str] | None = None,
+        protect: Sequence[str] | None = ("text_has_reviews",),
+        block_weights: Mapping[str, float] | None = None,
     ) -> None:
         self.impute = impute
+        self.block_weights = (
+            {"text_": 1.0}
+            if block_weights is None
+            else {str(k): float(v) for k, v in dict(block_weights).items()}
+        )
+        if protect is None or _none(protect):
+            protect = []
+        self.protect = [protect] if isinstance(protect, str) else [str(c) for c in protect]
         if _none(exclude) or exclude is None:
             exclude = []
         elif isinstance(exclude, str):
@@ -193,12 +214,17 @@ class Preprocessor:
 
     def _profile_only(self, df: pd.DataFrame | np.ndarray) -> list[str]:
         """Columns of ``df`` that are not model inputs (frame's attrs + ``exclude``), in frame order."""
-        names = [str(c) for c in df.columns] if isinstance(df, pd.DataFrame) else [
-            f"x{i}" for i in range(np.shape(df)[1] if np.ndim(df) == 2 else 0)]
+        names = (
+            [str(c) for c in df.columns]
+            if isinstance(df, pd.DataFrame)
+            else [f"x{i}" for i in range(np.shape(df)[1] if np.ndim(df) == 2 else 0)]
+        )
         exclude = list(getattr(self, "exclude", []))
         missing = [c for c in exclude if c not in names]
         if missing:
-            raise ConfigError(f"features.preprocess.exclude names columns not in the features: {', '.join(missing)}")
+            raise ConfigError(
+                f"features.preprocess.exclude names columns not in the features: {', '.join(missing)}"
+            )
         marked = set(exclude)
         if isinstance(df, pd.DataFrame):
             info = df.attrs.get("features") or {}
@@ -263,8 +289,16 @@ class Preprocessor:
         elif self.scaler == "minmax":
             steps.append(("scaler", MinMaxScaler()))
         steps.append(
-            ("filter", CorrelationFilter(threshold=self.corr_threshold, drop_constant=self.drop_constant))
+            (
+                "filter",
+                CorrelationFilter(
+                    threshold=self.corr_threshold,
+                    drop_constant=self.drop_constant,
+                    protect=tuple(self.protect),
+                ),
+            )
         )
+        steps.append(("blocks", BlockWeighter(weights=self.block_weights)))
 
         # fit everything up to the filter, then check PCA's size against what is left
         pipe = Pipeline(steps).set_output(transform="pandas")
@@ -307,6 +341,10 @@ class Preprocessor:
             "scaler": self.scaler,
             "dropped_constant": list(filt.dropped_constant_),
             "dropped_correlated": [[d, k, r] for d, k, r in filt.dropped_correlated_],
+            "block_weights": {
+                p: {"weight": self.block_weights[p], "columns": cols}
+                for p, cols in pipe.named_steps["blocks"].blocks_.items()
+            },
             "pca_explained_variance_ratio": None,
         }
         step = pipe.named_steps.get("outliers")

@@ -63,15 +63,18 @@ class CorrelationFilter(TransformerMixin, BaseEstimator):
     a column is dropped when it correlates above the threshold with a column already kept, so
     the earlier column of a pair always survives (put the features you prefer first).
     ``threshold=None`` disables the correlation test (constant columns still go when
-    ``drop_constant``).
+    ``drop_constant``). Columns named in ``protect`` are never dropped for correlation (a model
+    may need them by name, e.g. the multimodal autoencoder's review mask ``text_has_reviews``);
+    they still count as kept, so a column correlated with one of them is the one that goes.
 
     Fitted attributes: ``support_`` (bool mask of kept columns), ``dropped_constant_`` (names),
     ``dropped_correlated_`` (list of ``(dropped, kept, r)`` with r rounded to 4 decimals).
     """
 
-    def __init__(self, threshold: float | None = 0.95, drop_constant: bool = True) -> None:
+    def __init__(self, threshold: float | None = 0.95, drop_constant: bool = True, protect=()) -> None:
         self.threshold = threshold
         self.drop_constant = drop_constant
+        self.protect = protect
 
     def fit(self, X, y=None):
         X = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan")
@@ -89,9 +92,10 @@ class CorrelationFilter(TransformerMixin, BaseEstimator):
             with np.errstate(invalid="ignore", divide="ignore"):
                 r = np.corrcoef(np.nan_to_num(X, nan=0.0), rowvar=False)
             r = np.nan_to_num(np.atleast_2d(r), nan=0.0)
-            kept_so_far: list[int] = []
+            protected = {j for j, name in enumerate(names) if name in set(self.protect or ()) and keep[j]}
+            kept_so_far: list[int] = sorted(protected)
             for j in range(n):
-                if not keep[j]:
+                if not keep[j] or j in protected:
                     continue
                 if kept_so_far:
                     rj = np.abs(r[j, kept_so_far])
@@ -120,6 +124,46 @@ class CorrelationFilter(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "support_")
         names = np.asarray(input_features if input_features is not None else self._names_in(), dtype=object)
         return names[self.support_]
+
+
+class BlockWeighter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """Scale each block of columns (named by prefix) so the whole block weighs ``weight`` features.
+
+    Why: distance-based clustering counts every standardised column once, so a block of many
+    correlated columns (six review-sentiment aggregates, mostly imputed for customers without
+    reviews) outvotes the behaviour it should complement; on the synthetic default six text
+    columns at full weight took k-means ARI from 0.92 to 0.60. Multiplying a block's ``m``
+    columns by ``weight / sqrt(m)`` gives the block a total variance of ``weight**2`` unit
+    columns (block scaling, as in multiple factor analysis), whatever its size.
+
+    ``weights`` maps a column-name prefix to its block weight, e.g. ``{"text_": 1.0}``; columns
+    matching no prefix keep weight 1 each. Fitted: ``scale_`` (per column), ``blocks_`` (prefix ->
+    column names).
+    """
+
+    def __init__(self, weights=None) -> None:
+        self.weights = weights
+
+    def fit(self, X, y=None):
+        validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan")
+        names = [
+            str(c) for c in getattr(self, "feature_names_in_", [f"x{i}" for i in range(self.n_features_in_)])
+        ]
+        self.scale_ = np.ones(len(names))
+        self.blocks_ = {}
+        for prefix, weight in dict(self.weights or {}).items():
+            if float(weight) < 0:
+                raise ValueError(f"block weight for {prefix!r} must be >= 0, got {weight}")
+            idx = [j for j, n in enumerate(names) if n.startswith(str(prefix))]
+            if idx:
+                self.scale_[idx] = float(weight) / np.sqrt(len(idx))
+                self.blocks_[str(prefix)] = [names[j] for j in idx]
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self, "scale_")
+        X = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan", reset=False, copy=True)
+        return X * self.scale_
 
 
 class IsolationForestFlagger(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):

@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -111,6 +112,9 @@ def make_runner(cfg: Mapping[str, Any]):
         max_length=int(cfg.get("max_length") or 256),
         num_threads=cfg.get("num_threads"),
         progress=cfg.get("progress", "auto"),
+        backend=str(cfg.get("backend") or "auto"),
+        compute_type=str(cfg.get("compute_type") or "int8"),
+        convert_dir=Path(cfg["cache_dir"]) / "ct2" if cfg.get("cache_dir") else None,
     )
 
 
