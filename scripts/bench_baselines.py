@@ -79,13 +79,11 @@ def compose(overrides: list[str]):
 def features_matrix(cfg):
     """Data -> features -> preprocessed matrix, exactly as seglab.train.run builds them."""
     from hydra.utils import instantiate
-    from omegaconf import OmegaConf
 
-    from seglab.features import Preprocessor, build_features
+    from seglab.train import customer_features, make_preprocessor
 
     data = instantiate(cfg.data, _convert_="all").load()
-    features = build_features(data, **OmegaConf.to_container(cfg.features.build, resolve=True))
-    X = Preprocessor(**OmegaConf.to_container(cfg.features.preprocess, resolve=True)).fit_transform(features)
+    X = make_preprocessor(cfg).fit_transform(customer_features(cfg, data))
     return data, X
 
 

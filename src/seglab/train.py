@@ -147,13 +147,42 @@ def trainer_kwargs_quiet(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     return kwargs
 
 
+def customer_features(cfg: DictConfig, data) -> pd.DataFrame:
+    """Per-customer features of ``data`` as ``cfg`` asks: behaviour and attributes, plus review-text
+    aggregates unless ``text=none`` (or the data has no reviews). Benchmarks call this too, so
+    they see exactly the features a run clusters."""
+    from seglab.features import build_features
+
+    features = build_features(data, **OmegaConf.to_container(cfg.features.build, resolve=True))
+    if cfg.text.name != "none":
+        from seglab.text import build_text_features
+
+        text_features = build_text_features(data, OmegaConf.to_container(cfg.text, resolve=True))
+        if text_features is not None:
+            attrs = features.attrs  # join drops attrs, which list the profile-only attribute columns
+            features = features.join(text_features)
+            features.attrs = attrs
+    return features
+
+
+def make_preprocessor(cfg: DictConfig):
+    """The (unfitted) `Preprocessor` of ``cfg.features.preprocess`` for ``cfg.model``."""
+    from seglab.features import Preprocessor
+
+    preprocess_cfg = OmegaConf.to_container(cfg.features.preprocess, resolve=True)
+    if "feature_names" in inspect.signature(get_class(cfg.model._target_)).parameters:
+        # a modality-aware model (multimodal) balances the text block in its own loss: weighting
+        # the inputs as well would count it twice
+        preprocess_cfg["block_weights"] = {}
+    return Preprocessor(**preprocess_cfg)
+
+
 def run(cfg: DictConfig, run_dir: str | Path | None = None) -> RunResult:
     """Train and evaluate one configuration; see the module docstring for what it writes."""
     import lightning as L
 
     from seglab.evaluate import evaluate_clustering
     from seglab.evaluate.run_reports import write_segment_reports, write_stability_reports
-    from seglab.features import Preprocessor, build_features
     from seglab.tracking import Tracker, default_tracking_uri, flatten
 
     run_dir = resolve_run_dir(cfg, run_dir)
@@ -164,21 +193,8 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> RunResult:
 
     t0 = time.perf_counter()
     data = instantiate(cfg.data, _convert_="all").load()
-    features = build_features(data, **OmegaConf.to_container(cfg.features.build, resolve=True))
-    if cfg.text.name != "none":
-        from seglab.text import build_text_features
-
-        text_features = build_text_features(data, OmegaConf.to_container(cfg.text, resolve=True))
-        if text_features is not None:
-            attrs = features.attrs  # join drops attrs, which list the profile-only attribute columns
-            features = features.join(text_features)
-            features.attrs = attrs
-    preprocess_cfg = OmegaConf.to_container(cfg.features.preprocess, resolve=True)
-    if "feature_names" in inspect.signature(get_class(cfg.model._target_)).parameters:
-        # a modality-aware model (multimodal) balances the text block in its own loss: weighting
-        # the inputs as well would count it twice
-        preprocess_cfg["block_weights"] = {}
-    preprocessor = Preprocessor(**preprocess_cfg)
+    features = customer_features(cfg, data)
+    preprocessor = make_preprocessor(cfg)
     X = preprocessor.fit_transform(features)
     timings["time/data_features_s"] = time.perf_counter() - t0
 

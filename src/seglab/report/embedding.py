@@ -33,19 +33,14 @@ def rebuild_embedding(config_path: Path, preprocessor_path: Path, model_path: Pa
     from hydra.utils import instantiate
     from omegaconf import OmegaConf
 
-    from seglab.features import Preprocessor, build_features
+    from seglab.features import Preprocessor
     from seglab.models.base import ClusterModel
+    from seglab.train import customer_features
 
     try:
         cfg = OmegaConf.load(config_path)
         data = instantiate(cfg.data, _convert_="all").load()
-        features = build_features(data, **OmegaConf.to_container(cfg.features.build, resolve=True))
-        if cfg.get("text") is not None and cfg.text.get("name", "none") != "none":
-            from seglab.text import build_text_features
-
-            text = build_text_features(data, OmegaConf.to_container(cfg.text, resolve=True))
-            if text is not None:
-                features = features.join(text)
+        features = customer_features(cfg, data)
     except Exception as err:
         raise RuntimeError(f"could not rebuild the run's features from {config_path}: "
                            f"{type(err).__name__}: {err}") from err
