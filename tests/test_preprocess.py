@@ -269,9 +269,11 @@ def test_block_weights_make_a_block_count_as_its_weight():
         X = pd.DataFrame(np.asarray(pre.transform(df)), columns=pre.feature_names_out_)
         return X.filter(like="text_").var(ddof=0).sum(), X["a"].var(ddof=0), pre
 
-    text_var, a_var, _ = variances()  # default: the text_ block weighs one feature
+    text_var, a_var, _ = variances(block_weights={"text_": 1.0})  # seglab's config default
     assert text_var == pytest.approx(1.0, rel=1e-6) and a_var == pytest.approx(1.0, rel=1e-6)
     text_var, _, pre = variances(block_weights={"text_": 2.0})
     assert text_var == pytest.approx(4.0, rel=1e-6)
     assert pre.report_["block_weights"]["text_"]["columns"] == [f"text_{i}" for i in range(4)]
-    assert variances(block_weights={})[0] == pytest.approx(4.0, rel=1e-6)
+    for off in ({}, None, {"text_": None}):  # the constructor's default and the ways to switch it off
+        assert variances(block_weights=off)[0] == pytest.approx(4.0, rel=1e-6)
+    assert variances()[0] == pytest.approx(4.0, rel=1e-6)

@@ -90,7 +90,9 @@ class Preprocessor:
             frame's ``attrs["features"]["profile_only"]``; each must exist in the frame.
         block_weights: ``{prefix: weight}``: after scaling and filtering, the columns whose names
             start with ``prefix`` are scaled so the block weighs ``weight`` features in total
-            (see `BlockWeighter`); by default the review-text block ``text_`` counts as one.
+            (see `BlockWeighter`); ``None``/``{}`` (the constructor's default) weighs nothing. seglab's
+            config (``conf/features/default.yaml``) weighs the review-text block ``text_`` as one
+            feature; ``features.preprocess.block_weights=null`` turns that off.
         protect: columns the correlation filter never drops (absent ones are ignored); by
             default the review mask ``text_has_reviews``, which the multimodal model reads by name.
 
@@ -117,11 +119,9 @@ class Preprocessor:
         block_weights: Mapping[str, float] | None = None,
     ) -> None:
         self.impute = impute
-        self.block_weights = (
-            {"text_": 1.0}
-            if block_weights is None
-            else {str(k): float(v) for k, v in dict(block_weights).items()}
-        )
+        self.block_weights = {} if block_weights is None or _none(block_weights) else {
+            str(k): (None if v is None or _none(v) else float(v)) for k, v in dict(block_weights).items()
+        }
         if protect is None or _none(protect):
             protect = []
         self.protect = [protect] if isinstance(protect, str) else [str(c) for c in protect]

@@ -137,7 +137,7 @@ class BlockWeighter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     columns (block scaling, as in multiple factor analysis), whatever its size.
 
     ``weights`` maps a column-name prefix to its block weight, e.g. ``{"text_": 1.0}``; columns
-    matching no prefix keep weight 1 each. Fitted: ``scale_`` (per column), ``blocks_`` (prefix ->
+    matching no prefix, or a prefix whose weight is ``None``, keep weight 1 each. Fitted: ``scale_`` (per column), ``blocks_`` (prefix ->
     column names).
     """
 
@@ -152,6 +152,8 @@ class BlockWeighter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.scale_ = np.ones(len(names))
         self.blocks_ = {}
         for prefix, weight in dict(self.weights or {}).items():
+            if weight is None:  # this block is left unweighted
+                continue
             if float(weight) < 0:
                 raise ValueError(f"block weight for {prefix!r} must be >= 0, got {weight}")
             idx = [j for j, n in enumerate(names) if n.startswith(str(prefix))]
