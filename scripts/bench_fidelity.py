@@ -145,7 +145,9 @@ def run_seed(name: str, X: np.ndarray, y: np.ndarray, seed: int, args: argparse.
 # --- report -------------------------------------------------------------------------------------
 def _ms(values: list[float], digits: int = 3) -> str:
     a = np.asarray(values, dtype=float)
-    return f"{a.mean():.{digits}f} ± {a.std(ddof=1) if len(a) > 1 else 0.0:.{digits}f}"
+    if len(a) == 1:  # one seed: no spread to show
+        return f"{a[0]:.{digits}f}"
+    return f"{a.mean():.{digits}f} ± {a.std(ddof=1):.{digits}f}"
 
 
 def report(path: Path) -> str:
