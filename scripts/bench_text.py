@@ -153,52 +153,52 @@ def _minilm_defaults() -> dict:
 PROFILE_COLUMNS = ("Rating", "Recommended IND", "Age", "text_has_reviews", "text_sent_mean", "text_share_negative")
 
 
-def womens_section(data_dir: str, log_dir: str, seeds: list[int], n_clusters: int, models: list[str],
-                   threads: int, max_rows: int | None = None) -> dict:
-    """data=womens_reviews: tabular-only vs tabular+text (text=minilm) with the same model and seed.
+#: (label, model, text, extra overrides) compared on data=womens_reviews
+WOMENS_VARIANTS = {
+    "kmeans, text=none": ("kmeans", "none", []),
+    "kmeans, text=minilm": ("kmeans", "minilm", []),
+    "kmeans, text=minilm, unweighted": ("kmeans", "minilm", ["features.preprocess.block_weights=null"]),
+    "dec, text=none": ("dec", "none", []),
+    "dec, text=minilm": ("dec", "minilm", []),
+    "multimodal (idec), text=minilm": ("multimodal", "minilm", []),
+}
+DEEP_MODELS = ("dec", "idec", "multimodal")
 
-    Each pair runs through `seglab.train.run` (text=none vs text=minilm); the multimodal
-    autoencoder (`seglab.models.multimodal.MultimodalDEC`) runs the same pipeline steps by hand
-    because it needs the preprocessor's feature names. Besides each run's own metrics (in its
-    own feature space), every labelling is also scored on the tabular-only matrix, so the
-    columns compare like with like, and segment profiles show sentiment per segment.
-    """
+
+def womens_section(data_dir: str, log_dir: str, seeds: list[int], deep_seeds: list[int], n_clusters: int,
+                   threads: int, max_rows: int | None = None) -> dict:
+    """data=womens_reviews: tabular-only vs tabular+text, every variant through `seglab.train.run`
+    (what `python train.py data=womens_reviews model=... text=...` does). Labels are also scored on
+    the tabular-only matrix, which is the same for every row, so those columns compare across rows."""
     import pandas as pd
     from hydra import compose, initialize_config_dir
     from hydra.utils import instantiate
-    from omegaconf import OmegaConf
     from sklearn.metrics import adjusted_rand_score
 
     from seglab.evaluate import evaluate_clustering
-    from seglab.features import Preprocessor, build_features
-    from seglab.models.multimodal import MultimodalDEC
-    from seglab.text import build_text_features
-    from seglab.train import run
+    from seglab.train import customer_features, make_preprocessor, run
 
     os.environ["SEGLAB_SHARED_DATA"] = str(Path(data_dir).resolve())
 
-    def cfg_for(text: str, model: str, seed: int):
+    def cfg_for(text: str, model: str, seed: int, extra: list[str] = ()):
         with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
             return compose("config", overrides=[
                 f"log_dir={log_dir}", "data=womens_reviews", f"text={text}", f"model={model}", "logger=none",
                 f"seed={seed}", f"n_clusters={n_clusters}", f"num_threads={threads}",
-                *([f"data.max_rows={max_rows}"] if max_rows else [])])
+                *([f"data.max_rows={max_rows}"] if max_rows else []), *extra])
 
     base = cfg_for("minilm", "kmeans", seeds[0])
     data = instantiate(base.data, _convert_="all").load()
-    tab = build_features(data, **OmegaConf.to_container(base.features.build, resolve=True))
-    text = build_text_features(data, OmegaConf.to_container(base.text, resolve=True))
-    pre_tab = Preprocessor(**OmegaConf.to_container(base.features.preprocess, resolve=True))
-    X_tab = pre_tab.fit_transform(tab)
-    joined = tab.join(text)
-    pre_all = Preprocessor(**OmegaConf.to_container(base.features.preprocess, resolve=True))
-    X_all = pre_all.fit_transform(joined)
+    joined = customer_features(base, data)
+    tab_cfg = cfg_for("none", "kmeans", seeds[0])
+    X_tab = make_preprocessor(tab_cfg).fit_transform(customer_features(tab_cfg, data))
+    pre_all = make_preprocessor(base).fit(joined)
     profile_frame = joined.join(data.customers.set_index("customer_id")[["Rating", "Recommended IND", "Age"]],
                                 rsuffix="_attr") if "Rating" not in joined.columns else joined
 
     def internal(X, labels, seed):
         m, _ = evaluate_clustering(X, labels, random_state=seed)
-        return {k.split("/")[1]: m[f"eval/{k.split('/')[1]}"] for k in ("eval/silhouette", "eval/calinski_harabasz", "eval/davies_bouldin")}
+        return {k: m[f"eval/{k}"] for k in ("silhouette", "calinski_harabasz", "davies_bouldin")}
 
     def profile(labels):
         df = pd.DataFrame({c: pd.to_numeric(profile_frame[c], errors="coerce").to_numpy() for c in PROFILE_COLUMNS
@@ -208,34 +208,25 @@ def womens_section(data_dir: str, log_dir: str, seeds: list[int], n_clusters: in
         out.insert(0, "share", df.groupby("segment").size() / len(df))
         return out.round(3).reset_index().to_dict(orient="records")
 
-    rows, profiles = [], {}
-    for model in models:
-        for seed in seeds:
-            labels = {}
-            for txt in ("none", "minilm"):
-                t0 = time.perf_counter()
-                res = run(cfg_for(txt, model, seed), run_dir=Path(log_dir) / "bench" / f"{model}_{txt}_{seed}")
-                labels[txt] = res.labels
-                rows.append({"model": model, "text": txt, "seed": seed, "n_features": int(res.metrics["data/n_features"]),
-                             "own": {k.split("/")[1]: res.metrics[k] for k in ("eval/silhouette", "eval/calinski_harabasz", "eval/davies_bouldin")},
-                             "on_tabular": internal(X_tab, res.labels, seed), "seconds": time.perf_counter() - t0})
-                if seed == seeds[0]:
-                    profiles[f"{model}, text={txt}"] = profile(res.labels)
-                print(json.dumps(rows[-1]), flush=True)
-            rows[-1]["ari_vs_tabular_only"] = float(adjusted_rand_score(labels["none"], labels["minilm"]))
-    for seed in seeds:
-        t0 = time.perf_counter()
-        trainer = dict(OmegaConf.to_container(base.trainer, resolve=True))
-        mm = MultimodalDEC(n_clusters=n_clusters, feature_names=list(pre_all.feature_names_out_), random_state=seed,
-                           num_threads=threads, trainer_kwargs=trainer).fit(X_all)
-        rows.append({"model": "multimodal (idec)", "text": "minilm", "seed": seed, "n_features": int(X_all.shape[1]),
-                     "own": internal(X_all, mm.labels_, seed), "on_tabular": internal(X_tab, mm.labels_, seed),
-                     "seconds": time.perf_counter() - t0})
-        if seed == seeds[0]:
-            profiles["multimodal (idec), text=minilm"] = profile(mm.labels_)
-        print(json.dumps(rows[-1]), flush=True)
+    rows, profiles, tabular_labels = [], {}, {}
+    for name, (model, txt, extra) in WOMENS_VARIANTS.items():
+        for seed in deep_seeds if model in DEEP_MODELS else seeds:
+            t0 = time.perf_counter()
+            res = run(cfg_for(txt, model, seed, extra), run_dir=Path(log_dir) / "bench" / f"{name}_{seed}".replace(" ", ""))
+            row = {"variant": name, "model": model, "text": txt, "seed": seed, "overrides": extra,
+                   "n_features": int(res.metrics["data/n_features"]),
+                   "own": {k.split("/")[1]: res.metrics[k] for k in ("eval/silhouette", "eval/calinski_harabasz", "eval/davies_bouldin")},
+                   "on_tabular": internal(X_tab, res.labels, seed), "seconds": time.perf_counter() - t0}
+            if txt == "none":
+                tabular_labels[(model, seed)] = res.labels
+            elif (model, seed) in tabular_labels:
+                row["ari_vs_tabular_only"] = float(adjusted_rand_score(tabular_labels[(model, seed)], res.labels))
+            rows.append(row)
+            if seed == (deep_seeds if model in DEEP_MODELS else seeds)[0]:
+                profiles[name] = profile(res.labels)
+            print(json.dumps(row), flush=True)
     return {"rows": rows, "profiles": profiles, "n_customers": int(data.n_customers),
-            "n_with_reviews": int(text["text_has_reviews"].sum()), "n_clusters": n_clusters,
+            "n_with_reviews": int(joined["text_has_reviews"].sum()), "n_clusters": n_clusters,
             "text_columns_kept": [c for c in pre_all.feature_names_out_ if c.startswith("text_")]}
 
 
@@ -297,15 +288,30 @@ def write_markdown(acc: dict | None, thr: dict | None, path: Path, command: str,
             "itself (tabular+text runs are scored on their larger feature space, so those numbers are not "
             "comparable across rows); 'on tabular' = the same labels scored on the tabular-only matrix "
             "(comparable across rows). Silhouette/CH higher and DB lower is better.", "",
-            "| model | text | seed | features | silhouette (own) | CH (own) | DB (own) | silhouette (on tabular) | CH (on tabular) | DB (on tabular) | ARI vs tabular-only | s |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|",
+            *([f"Command: `{womens['command']}`. Unweighted = `features.preprocess.block_weights=null` (every text "
+               "column counts as a full feature; the default weighs the whole text block as one feature). "
+               "The multimodal model balances its two branches itself, so it never gets block weights.", ""]
+              if womens.get("command") else []),
+            "Mean ± std over the seeds listed (one value when one seed):", "",
+            "| variant | seeds | features | silhouette (own) | CH (own) | DB (own) | silhouette (on tabular) | "
+            "CH (on tabular) | DB (on tabular) | ARI vs same model, text=none | s per run |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
+        by_variant: dict[str, list] = {}
         for r in womens["rows"]:
-            o, t = r["own"], r["on_tabular"]
-            ari = f"{r['ari_vs_tabular_only']:.3f}" if "ari_vs_tabular_only" in r else ""
-            lines.append(f"| {r['model']} | {r['text']} | {r['seed']} | {r['n_features']} | {o['silhouette']:.3f} | "
-                         f"{o['calinski_harabasz']:.0f} | {o['davies_bouldin']:.3f} | {t['silhouette']:.3f} | "
-                         f"{t['calinski_harabasz']:.0f} | {t['davies_bouldin']:.3f} | {ari} | {r['seconds']:.0f} |")
+            by_variant.setdefault(r.get("variant", f"{r['model']}, text={r['text']}"), []).append(r)
+
+        def cell(values, fmt):
+            v = np.asarray(values, dtype=float)
+            return f"{v.mean():{fmt}}" + (f" ± {v.std(ddof=1):{fmt}}" if len(v) > 1 else "") if len(v) else ""
+
+        for name, rs in by_variant.items():
+            seeds = ",".join(str(r["seed"]) for r in rs)
+            metrics = [cell([r[space][m] for r in rs], fmt) for space in ("own", "on_tabular")
+                       for m, fmt in (("silhouette", ".3f"), ("calinski_harabasz", ".0f"), ("davies_bouldin", ".3f"))]
+            ari = cell([r["ari_vs_tabular_only"] for r in rs if "ari_vs_tabular_only" in r], ".3f")
+            lines.append(f"| {name} | {seeds} | {rs[0]['n_features']} | " + " | ".join(metrics)
+                         + f" | {ari} | {cell([r['seconds'] for r in rs], '.0f')} |")
         lines += ["", "### Segment profiles (first seed; means per segment, sentiment in [-1, 1])", ""]
         for name, prof in womens["profiles"].items():
             cols = list(prof[0].keys())
@@ -331,7 +337,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--womens", action="store_true", help="also run the womens_reviews tabular vs tabular+text comparison")
     ap.add_argument("--womens-log-dir", default=str(ROOT / "logs" / "womens"), help="log_dir of those runs (its text_cache is reused)")
     ap.add_argument("--womens-seeds", default="0")
-    ap.add_argument("--womens-models", default="kmeans,dec")
+    ap.add_argument("--womens-deep-seeds", default="0", help="seeds of the deep variants (dec, multimodal)")
     ap.add_argument("--womens-max-rows", type=int, default=None, help="first N rows only (a quick check)")
     ap.add_argument("--n-clusters", type=int, default=5)
     ap.add_argument("--out", default=str(ROOT / "experiments" / "text.md"))
@@ -348,8 +354,9 @@ def main(argv: list[str] | None = None) -> None:
         raw["throughput"]["command"] = command.strip()
     if args.womens:
         raw["womens"] = womens_section(args.data_dir, args.womens_log_dir, [int(x) for x in args.womens_seeds.split(",")],
-                                       args.n_clusters, args.womens_models.split(","), args.threads,
-                                       args.womens_max_rows)
+                                       [int(x) for x in args.womens_deep_seeds.split(",")], args.n_clusters,
+                                       args.threads, args.womens_max_rows)
+        raw["womens"]["command"] = command.strip()
     raw_path.parent.mkdir(parents=True, exist_ok=True)
     raw_path.write_text(json.dumps(raw, indent=1) + "\n")
     write_markdown(raw.get("accuracy"), raw.get("throughput"), Path(args.out), command.strip(), raw.get("womens"))
