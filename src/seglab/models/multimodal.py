@@ -27,7 +27,6 @@ updates, tolerance stop, reports, persistence); only the modules and the loss di
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -340,34 +339,15 @@ class MultimodalDEC(IDEC):
         if self.clustering == "none":
             self.labels_ = self.init_labels_
             return
-        t0 = time.perf_counter()
-        kl_w, rec_w = self._loss_weights()
-        Xt = torch.as_tensor(X)
-        module = MaskedClusteringModule(
+        super()._cluster(X)
+
+    def _clustering_module(self, Xt: torch.Tensor, kl_w: float, rec_w: float) -> MaskedClusteringModule:
+        """DEC/IDEC's clustering loop (`seglab.models.dec.DEC._cluster`) with the masked loss."""
+        return MaskedClusteringModule(
             self.encoder_, self.decoder_, self.cluster_centers_, Xt, alpha=self.alpha, kl_weight=kl_w,
             recon_weight=rec_w, lr=self.cluster_lr, optimizer=self.cluster_optimizer,
             momentum=self.cluster_momentum, update_interval=self.update_interval, tol=self.tol,
         )
-        bs = int(self.cluster_batch_size or self.batch_size)
-        loader = make_loader(Xt, torch.arange(len(Xt)), batch_size=bs, shuffle=True, seed=self.random_state + 1)
-        trainer = make_trainer(self.trainer_kwargs, max_epochs=int(self.cluster_max_epochs), n_batches=len(loader),
-                               limit_val_batches=0, num_sanity_val_steps=0)
-        with quiet_lightning():
-            trainer.fit(module, train_dataloaders=loader)
-        module.cpu()
-        self.encoder_ = module.encoder.cpu().train()
-        self.cluster_centers_ = module.centers.detach().cpu().numpy().copy()
-        if rec_w == 0:
-            self.decoder_ = None
-        self.labels_ = self.predict_proba(X).argmax(axis=1).astype(int)
-        self._report.update({
-            "fit/cluster_iterations": float(trainer.global_step),
-            "fit/cluster_epochs": float(trainer.current_epoch),
-            "fit/delta_label_final": float(module.delta_label),
-            "fit/stopped_by_tol": float(module.stopped_by_tol),
-            "fit/cluster_seconds": time.perf_counter() - t0,
-            "fit/labels_changed_from_init": float((self.labels_ != self.init_labels_).mean()),
-        })
 
     def fit_report(self) -> dict[str, float]:
         report = super().fit_report()
