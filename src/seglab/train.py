@@ -57,10 +57,15 @@ def resolve_run_dir(cfg: DictConfig, run_dir: str | Path | None) -> Path:
     return path
 
 
+def model_parameters(cfg: DictConfig) -> set[str]:
+    """Constructor parameter names of ``cfg.model``'s class (what optional wiring it accepts)."""
+    return set(inspect.signature(get_class(cfg.model._target_)).parameters)
+
+
 def build_model(cfg: DictConfig, trainer_kwargs: dict[str, Any], feature_names: list[str] | None = None):
     """Instantiate ``cfg.model``; deep models (those taking ``trainer_kwargs``) get the trainer, and
     models that split inputs by name (the multimodal autoencoder) get the feature names."""
-    params = inspect.signature(get_class(cfg.model._target_)).parameters
+    params = model_parameters(cfg)
     extra: dict[str, Any] = {}
     if "trainer_kwargs" in params:
         extra["trainer_kwargs"] = trainer_kwargs
@@ -170,7 +175,7 @@ def make_preprocessor(cfg: DictConfig):
     from seglab.features import Preprocessor
 
     preprocess_cfg = OmegaConf.to_container(cfg.features.preprocess, resolve=True)
-    if "feature_names" in inspect.signature(get_class(cfg.model._target_)).parameters:
+    if "feature_names" in model_parameters(cfg):
         # a modality-aware model (multimodal) balances the text block in its own loss: weighting
         # the inputs as well would count it twice
         preprocess_cfg["block_weights"] = {}

@@ -167,6 +167,10 @@ class DEC(AEKMeans):
     """
 
 
+    #: Lightning module of the clustering phase; subclasses with another loss (the multimodal
+    #: model's masked reconstruction) swap it and reuse the loop in `_cluster`.
+    clustering_module_class: type[ClusteringModule] = ClusteringModule
+
     def __init__(
         self,
         n_clusters: int = 5,
@@ -231,21 +235,16 @@ class DEC(AEKMeans):
         """(KL weight, reconstruction weight): DEC (1, 0)."""
         return 1.0, 0.0
 
-    def _clustering_module(self, Xt: torch.Tensor, kl_w: float, rec_w: float) -> ClusteringModule:
-        """The Lightning module of the clustering phase; subclasses with another loss (the
-        multimodal model's masked reconstruction) override this and reuse the loop below."""
-        return ClusteringModule(
+    def _cluster(self, X: np.ndarray) -> None:
+        t0 = time.perf_counter()
+        kl_w, rec_w = self._loss_weights()
+        Xt = torch.as_tensor(X)
+        module = self.clustering_module_class(
             self.encoder_, self.decoder_, self.cluster_centers_, Xt, alpha=self.alpha, kl_weight=kl_w,
             recon_weight=rec_w, lr=self.cluster_lr, optimizer=self.cluster_optimizer,
             momentum=self.cluster_momentum, update_interval=self.update_interval, tol=self.tol,
             image_shape=self._cluster_image_shape(),
         )
-
-    def _cluster(self, X: np.ndarray) -> None:
-        t0 = time.perf_counter()
-        kl_w, rec_w = self._loss_weights()
-        Xt = torch.as_tensor(X)
-        module = self._clustering_module(Xt, kl_w, rec_w)
         bs = int(self.cluster_batch_size or self.batch_size)
         loader = make_loader(Xt, torch.arange(len(Xt)), batch_size=bs, shuffle=True, seed=self.random_state + 1)
         trainer = make_trainer(self.trainer_kwargs, max_epochs=int(self.cluster_max_epochs), n_batches=len(loader),

@@ -204,6 +204,8 @@ class MultimodalDEC(IDEC):
         clustering: ``idec`` | ``dec`` | ``none`` (AE + k-means on the fused latent).
     """
 
+    clustering_module_class = MaskedClusteringModule  # DEC's clustering loop, masked loss
+
     def __init__(
         self,
         n_clusters: int = 5,
@@ -340,14 +342,6 @@ class MultimodalDEC(IDEC):
             self.labels_ = self.init_labels_
             return
         super()._cluster(X)
-
-    def _clustering_module(self, Xt: torch.Tensor, kl_w: float, rec_w: float) -> MaskedClusteringModule:
-        """DEC/IDEC's clustering loop (`seglab.models.dec.DEC._cluster`) with the masked loss."""
-        return MaskedClusteringModule(
-            self.encoder_, self.decoder_, self.cluster_centers_, Xt, alpha=self.alpha, kl_weight=kl_w,
-            recon_weight=rec_w, lr=self.cluster_lr, optimizer=self.cluster_optimizer,
-            momentum=self.cluster_momentum, update_interval=self.update_interval, tol=self.tol,
-        )
 
     def fit_report(self) -> dict[str, float]:
         report = super().fit_report()

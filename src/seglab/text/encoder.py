@@ -12,8 +12,9 @@ Speed comes from tokenizing everything once, sorting texts by token length so ea
 only to its own longest text (dynamic padding), ``torch.inference_mode`` and a configurable
 batch size, device and ``max_length``. For encoders on CPU the default backend is CTranslate2
 with int8 weights and one batch per core (`seglab.text.ct2_backend`), about twice PyTorch's fp32
-throughput; ``backend="torch"`` keeps the exact fp32 path (and is what GPUs and classifiers use). A `seglab.text.cache.VectorCache` in front of it means a
-text is encoded once per (model, max_length) and never again.
+throughput; ``backend="torch"`` keeps the exact fp32 path (and is what GPUs and classifiers use).
+A `seglab.text.cache.VectorCache` in front of it means a text is encoded once per (model,
+max_length, backend) and never again.
 
 Nothing here logs or stores text: only counts and timings.
 """
