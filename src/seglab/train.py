@@ -166,7 +166,7 @@ def customer_features(cfg: DictConfig, data) -> pd.DataFrame:
         if text_features is not None:
             attrs = features.attrs  # join drops attrs, which list the profile-only attribute columns
             features = features.join(text_features)
-            features.attrs = attrs
+            features.attrs = {**attrs, **text_features.attrs}  # + seglab.text: weights' sha256, head
     return features
 
 
@@ -211,7 +211,7 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> RunResult:
                           run_name=f"{cfg.data.name}:{Path(cfg.model._target_.rsplit('.', 1)[-1]).name}",
                           tags={"seglab.run_dir": str(run_dir), "seglab.dataset": cfg.data.name,
                                 "seglab.model": cfg.model._target_, "seglab.command": " ".join(sys.argv),
-                                **hydra_tags()})
+                                **hydra_tags(), **features.attrs.get("seglab.text", {})})
         tracker.log_params(flatten(OmegaConf.to_container(cfg, resolve=True)))
     ok = False
     metrics_pre: dict[str, float] = {}
@@ -274,6 +274,7 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> RunResult:
         n_clusters = int(cfg.model.get("n_clusters", len(set(labels.tolist()) - {-1})))
         summary = {"dataset": cfg.data.name, "model": cfg.model._target_, "n_customers": data.n_customers,
                    "n_clusters": n_clusters, "seed": int(cfg.seed), "warnings": warnings,
+                   "text": features.attrs.get("seglab.text", {}),
                    "metrics": {k: _json_number(v) for k, v in sorted(metrics.items())}}
         (run_dir / "metrics.json").write_text(json.dumps(summary, indent=2))
         if tracker is not None:
