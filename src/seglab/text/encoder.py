@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from seglab.errors import ConfigError
+from seglab.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -107,8 +107,8 @@ class TransformerRunner:
         batch_size: texts per forward pass (batches are length-sorted, so padding is small).
         max_length: tokens kept per text (longer texts are truncated).
         num_threads: torch intra-op threads for CPU inference (``None`` = torch's default).
-        progress: show a tqdm bar: ``True``, ``False`` or ``"auto"`` (only for jobs of
-            ``progress_min`` texts or more, on a terminal).
+        progress: report progress (`seglab.progress`): ``True``, ``False`` or ``"auto"`` (only
+            for calls of ``progress_min`` texts or more).
         backend: ``"torch"``, ``"ctranslate2"`` or ``"auto"`` (CTranslate2 for encoders of a
             supported type on CPU when the package is installed, else torch).
         compute_type: CTranslate2 weight type (``"int8"``, ``"int8_float32"``, ``"float32"``).
@@ -145,7 +145,6 @@ class TransformerRunner:
         self.batch_size = int(batch_size)
         self.progress = progress
         self.progress_min = int(progress_min)
-        self._bar = None
         if num_threads:
             torch.set_num_threads(int(num_threads))
         if device == "auto":
@@ -236,21 +235,8 @@ class TransformerRunner:
 
     def _show_progress(self, n: int) -> bool:
         if self.progress == "auto":
-            return n >= self.progress_min and sys.stderr.isatty()
+            return n >= self.progress_min
         return bool(self.progress)
-
-    def open_progress(self, total: int) -> None:
-        """Start one progress bar for several ``run`` calls totalling ``total`` texts."""
-        self.close_progress()
-        if self._show_progress(total):
-            from tqdm.auto import tqdm
-
-            self._bar = tqdm(total=total, desc=f"text ({self.source_name})", unit="review", leave=False)
-
-    def close_progress(self) -> None:
-        if getattr(self, "_bar", None) is not None:
-            self._bar.close()
-        self._bar = None
 
     def run(self, texts: Sequence[str]) -> np.ndarray:
         """Outputs for ``texts`` in their original order, float32, shape (n, ``out_dim``)."""
@@ -262,17 +248,13 @@ class TransformerRunner:
         ids = self.tokenize(texts)
         lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=n)
         order = np.argsort(-lengths, kind="stable")  # longest first: memory peaks early
-        bar, own_bar = getattr(self, "_bar", None), False
-        if bar is None and self._show_progress(n):
-            from tqdm.auto import tqdm
-
-            bar, own_bar = tqdm(total=n, desc=f"text ({self.source_name})", unit="review", leave=False), True
+        bar = Progress(f"text: encoding ({self.source_name})", total=n, unit="review") if self._show_progress(n) else None
         if self.ct2 is not None:
             batches = [order[s : s + self.batch_size] for s in range(0, n, self.batch_size)]
             self.ct2.embed_batches(ids, batches, out, bar.update if bar is not None else (lambda k: None))
         else:
             self._run_torch(ids, lengths, order, out, bar)
-        if own_bar:
+        if bar is not None:
             bar.close()
         dt = time.perf_counter() - t0
         log.info(
