@@ -1,0 +1,332 @@
+"""Mutation testing and planted bugs, in a throw-away copy of the project -> experiments/mutation.md.
+
+Two checks that the tests would catch a wrong number:
+
+1. **Planted bugs** (``--planted``): each bug of ``PLANTED`` (the ones issue 11 found no test for)
+   is written into a fresh copy of the committed tree, the given pytest selection runs there, and
+   the failing tests are recorded. A bug that no test catches is listed as such.
+2. **Mutation testing** (``--modules``) with mutmut 3: for each module of ``MODULES`` a fresh
+   copy gets a ``[tool.mutmut]`` section that mutates that module only and runs only the fast
+   tests that cover it (mutmut then runs, per mutant, just the tests that execute the mutated
+   function). Killed / survived / timed-out counts and every survivor's diff are recorded.
+
+The working tree is never touched: copies are made from ``git archive HEAD`` (``--worktree`` copies
+the tracked files as they are on disk instead, to try uncommitted tests). Raw results go to
+``experiments/mutation_runs.jsonl`` (keyed by commit, so a re-run at the same commit resumes);
+the Markdown is regenerated from them. Run outside CI (it takes tens of minutes on one core):
+
+    pip install -e ".[mutation]"
+    nice -n 10 python scripts/mutation.py --planted --modules all
+    python scripts/mutation.py --report-only       # the tables from the raw records
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchlib import ROOT, RawRecords, git_commit, load_average, provenance_header  # noqa: E402
+
+#: module -> the fast tests that cover it (pytest arguments; mutmut picks, per mutant, those that
+#: execute the mutated function).
+MODULES: dict[str, list[str]] = {
+    "src/seglab/models/losses.py": [
+        *(f"tests/test_models_deep.py::{t}" for t in (
+            "test_soft_assignment_matches_hand_computation", "test_target_distribution_matches_hand_computation",
+            "test_kl_divergence_matches_hand_computation", "test_idec_loss_is_mse_plus_gamma_kl")),
+        "tests/test_dec_behaviour.py::test_target_distribution_discounts_frequent_clusters",
+        "tests/test_dec_behaviour.py::test_target_distribution_sharpens_when_clusters_are_equally_frequent",
+        "tests/test_boundaries_losses.py",
+    ],
+    "src/seglab/evaluate/metrics.py": ["tests/test_evaluate.py", "tests/test_boundaries_metrics.py"],
+    "src/seglab/features/build.py": ["tests/test_features.py", "tests/test_boundaries_features.py"],
+    "src/seglab/data/validate.py": ["tests/test_data_validation.py", "tests/test_boundaries_validation.py"],
+    "src/seglab/text/aggregate.py": ["tests/test_text_aggregate.py", "tests/test_boundaries_text.py"],
+}
+
+#: name -> (file, exact text, replacement, what it breaks)
+PLANTED: dict[str, tuple[str, str, str, str]] = {
+    "truth shifted by one row in train.run": (
+        "src/seglab/train.py",
+        "truth = None if data.truth is None else np.asarray(data.truth)",
+        "truth = None if data.truth is None else np.roll(np.asarray(data.truth), 1)",
+        "ground truth misaligned with customers by one row inside the run",
+    ),
+    "target distribution normalised over the wrong axis": (
+        "src/seglab/models/losses.py",
+        "return weight / weight.sum(dim=1, keepdim=True)",
+        "return weight / weight.sum(dim=0, keepdim=True)",
+        "DEC's p normalised over customers instead of clusters",
+    ),
+    "cluster frequency over the wrong axis": (
+        "src/seglab/models/losses.py",
+        "weight = q.pow(2) / q.sum(dim=0, keepdim=True).clamp_min(_EPS)",
+        "weight = q.pow(2) / q.sum(dim=1, keepdim=True).clamp_min(_EPS)",
+        "f_j summed over clusters (always 1): p = q^2 renormalised, no frequency balance",
+    ),
+    "spend_trend window boundary (recent window closed at W)": (
+        "src/seglab/features/build.py",
+        "recent = orders[\"amount\"].where(age < window, 0.0)",
+        "recent = orders[\"amount\"].where(age <= window, 0.0)",
+        "a purchase exactly W days old counted in both windows",
+    ),
+    "spend_trend window boundary (past window open at W)": (
+        "src/seglab/features/build.py",
+        "past = orders[\"amount\"].where((age >= window) & (age < 2 * window), 0.0)",
+        "past = orders[\"amount\"].where((age > window) & (age < 2 * window), 0.0)",
+        "a purchase exactly W days old counted in neither window",
+    ),
+    "infinity check removed from numeric validation": (
+        "src/seglab/data/validate.py",
+        "if np.isinf(out.to_numpy()).any():",
+        "if False:",
+        "inf amounts pass validation",
+    ),
+    "negative-share threshold inclusive": (
+        "src/seglab/text/aggregate.py",
+        "df[\"neg\"] = (df[\"s\"] < negative_threshold).astype(float)",
+        "df[\"neg\"] = (df[\"s\"] <= negative_threshold).astype(float)",
+        "a review scored exactly at the threshold counted as negative",
+    ),
+    "negative-share threshold ignored": (
+        "src/seglab/text/aggregate.py",
+        "df[\"neg\"] = (df[\"s\"] < negative_threshold).astype(float)",
+        "df[\"neg\"] = (df[\"s\"] < 0.0).astype(float)",
+        "text.negative_threshold has no effect",
+    ),
+    "category-share block dropped from the features": (
+        "src/seglab/features/build.py",
+        "        if shares is not None:\n            parts.append(shares)",
+        "        if False:\n            parts.append(shares)",
+        "the cat_share_* columns never reach the model",
+    ),
+}
+DEFAULT_PLANTED_TESTS = ["tests", "-p", "no:cacheprovider", "-q", "-x"]
+
+
+def make_copy(dest: Path, worktree: bool) -> None:
+    """The committed tree (or the tracked files as on disk) in ``dest``; never the original."""
+    dest.mkdir(parents=True)
+    if worktree:
+        files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
+        for name in filter(None, files.decode().split("\0")):
+            src = ROOT / name
+            if src.is_file():
+                (dest / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(src, dest / name)
+        return
+    archive = subprocess.run(["git", "archive", "--format=tar", "HEAD"], cwd=ROOT, capture_output=True,
+                             check=True).stdout
+    with tempfile.TemporaryFile() as fh:
+        fh.write(archive)
+        fh.seek(0)
+        with tarfile.open(fileobj=fh) as tar:
+            tar.extractall(dest, filter="data")
+
+
+def child_env(copy: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(copy / "src")  # before the editable install of the original
+    env.setdefault("SEGLAB_SHARED_DATA", str(ROOT.parent / "shared" / "data"))
+    env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    return env
+
+
+# --- planted bugs ---------------------------------------------------------------------------------
+def run_planted(records: RawRecords, tests: list[str], worktree: bool, names: list[str]) -> None:
+    for name in names:
+        file, old, new, _ = PLANTED[name]
+        key = {"kind": "planted", "bug": name, "tests": tests}
+        if records.done(key):
+            continue
+        with tempfile.TemporaryDirectory(prefix="seglab-planted-") as tmp:
+            copy = Path(tmp) / "tree"
+            make_copy(copy, worktree)
+            path = copy / file
+            text = path.read_text()
+            if text.count(old) != 1:
+                records.add(key, {"error": f"the text to replace occurs {text.count(old)} times in {file}"})
+                continue
+            path.write_text(text.replace(old, new))
+            t0, load = time.perf_counter(), load_average()[0]
+            proc = subprocess.run([sys.executable, "-m", "pytest", *tests, "-rf"], cwd=copy, env=child_env(copy),
+                                  capture_output=True, text=True)
+            failed = sorted({line.split(" ")[1] for line in proc.stdout.splitlines()
+                             if line.startswith(("FAILED ", "ERROR "))})
+            records.add(key, {"returncode": proc.returncode, "failed": failed, "wall_s": time.perf_counter() - t0,
+                              "load1": load, "tail": proc.stdout[-1500:]})
+        print(f"[planted] {name}: {len(failed)} failing test(s) {failed[:3]}", flush=True)
+
+
+# --- mutation testing -----------------------------------------------------------------------------
+MUTMUT_SECTION = """
+[tool.mutmut]
+source_paths = ["src"]
+only_mutate = [{module!r}]
+pytest_add_cli_args_test_selection = {tests}
+pytest_add_cli_args = ["-p", "no:cacheprovider"]
+"""
+
+
+def run_module(records: RawRecords, module: str, worktree: bool, max_children: int) -> None:
+    tests = MODULES[module]
+    key = {"kind": "mutmut", "module": module, "tests": tests}
+    if records.done(key):
+        return
+    with tempfile.TemporaryDirectory(prefix="seglab-mutmut-") as tmp:
+        copy = Path(tmp) / "tree"
+        make_copy(copy, worktree)
+        tests = [t for t in tests if t.startswith("-") or (copy / t.split("::")[0]).exists()]
+        with (copy / "pyproject.toml").open("a") as fh:
+            fh.write(MUTMUT_SECTION.format(module=module, tests=json.dumps(tests)))
+        env = child_env(copy)
+        # no PYTHONPATH: mutmut puts mutants/src first itself, and a PYTHONPATH entry naming it
+        # before it exists is cached by the import system as "nothing here"
+        env.pop("PYTHONPATH", None)
+        mutmut = [sys.executable, "-c", "import sys; from mutmut.__main__ import cli; sys.exit(cli())"]
+        t0, c0, load = time.perf_counter(), _children_cpu(), load_average()[0]
+        proc = subprocess.run([*mutmut, "run", "--max-children", str(max_children)], cwd=copy, env=env,
+                              capture_output=True, text=True)
+        wall, cpu = time.perf_counter() - t0, _children_cpu() - c0
+        statuses = _statuses(copy, mutmut, env)
+        survivors = {n: _diff(copy, mutmut, env, n) for n, s in statuses.items() if s != "killed"}
+        counts: dict[str, int] = {}
+        for s in statuses.values():
+            counts[s] = counts.get(s, 0) + 1
+        records.add(key, {"returncode": proc.returncode, "counts": counts, "survivors": survivors,
+                          "wall_s": wall, "cpu_s": cpu, "load1": load, "max_children": max_children,
+                          "tail": (proc.stdout + proc.stderr)[-1500:]})
+    print(f"[mutmut] {module}: {counts} in {wall:.0f} s", flush=True)
+
+
+def _children_cpu() -> float:
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def _statuses(copy: Path, mutmut: list[str], env: dict[str, str]) -> dict[str, str]:
+    out = subprocess.run([*mutmut, "results", "--all", "true"], cwd=copy, env=env, capture_output=True,
+                         text=True).stdout
+    statuses = {}
+    for line in out.splitlines():
+        name, sep, status = line.strip().rpartition(": ")
+        if sep and name:
+            statuses[name] = status.strip()
+    return statuses
+
+
+def _diff(copy: Path, mutmut: list[str], env: dict[str, str], name: str) -> str:
+    return subprocess.run([*mutmut, "show", name], cwd=copy, env=env, capture_output=True, text=True).stdout[-2000:]
+
+
+# --- report ---------------------------------------------------------------------------------------
+def write_report(records: RawRecords, out: Path, notes: Path | None) -> None:
+    planted = [r for r in records.latest(kind="planted")]
+    mut = [r for r in records.latest(kind="mutmut")]
+    lines = [provenance_header(
+        "Mutation testing and planted bugs",
+        extra=["Raw records (one per planted bug / module, with each survivor's diff): "
+               "`experiments/mutation_runs.jsonl`. Each row names the commit it ran at.  "])]
+    if planted:
+        lines += ["## Planted bugs (issue 11)", "",
+                  "Each bug is written into a fresh copy of the tree and the test selection shown runs there "
+                  "(`-x`: it stops at the first failure, so one failing test is listed per bug unless more "
+                  "failed before pytest stopped).", "",
+                  "| bug | what it breaks | tests run | failing test(s) | commit |", "|---|---|---|---|---|"]
+        for r in sorted(planted, key=lambda r: list(PLANTED).index(r["key"]["bug"])
+                        if r["key"]["bug"] in PLANTED else 99):
+            res = r["result"]
+            failed = ", ".join(f"`{t}`" for t in res.get("failed", [])) or (
+                f"**none** ({res['error']})" if "error" in res else "**none: not caught**")
+            what = PLANTED.get(r["key"]["bug"], ("", "", "", ""))[3]
+            tests = " ".join(t for t in r["key"]["tests"] if t not in ("-p", "no:cacheprovider", "-q", "-x"))
+            lines.append(f"| {r['key']['bug']} | {what} | `{tests}` | {failed} | {r['commit']} |")
+        lines.append("")
+    if mut:
+        lines += ["## Mutation testing (mutmut)", "",
+                  "Settings: mutmut " + _mutmut_version() + ", one module per run, `source_paths = [\"src\"]`, "
+                  "`only_mutate = [<module>]`, the tests below as `pytest_add_cli_args_test_selection` (mutmut "
+                  "runs, per mutant, only those of them that execute the mutated function; a mutant no selected "
+                  "test executes counts as survived: *no tests*). Score = killed / all mutants "
+                  "(timeouts and suspicious counted as not killed).", "",
+                  "| module | tests | mutants | killed | survived | no tests | other | score | wall s | CPU s | load | commit |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        total = killed_all = 0
+        for r in sorted(mut, key=lambda r: r["key"]["module"]):
+            c = r["result"]["counts"]
+            n = sum(c.values())
+            killed = c.get("killed", 0)
+            other = n - killed - c.get("survived", 0) - c.get("no tests", 0)
+            total, killed_all = total + n, killed_all + killed
+            tests = " ".join(r["key"]["tests"])
+            lines.append(f"| `{r['key']['module']}` | `{tests}` | {n} | {killed} | {c.get('survived', 0)} | "
+                         f"{c.get('no tests', 0)} | {other} | {killed / max(n, 1):.1%} | "
+                         f"{r['result']['wall_s']:.0f} | {r['result']['cpu_s']:.0f} | {r['result']['load1']:.1f} | "
+                         f"{r['commit']} |")
+        lines += ["", f"All five modules: {killed_all} of {total} mutants killed ({killed_all / max(total, 1):.1%}).",
+                  ""]
+        lines += ["### Survivors", ""]
+        for r in sorted(mut, key=lambda r: r["key"]["module"]):
+            surv = r["result"]["survivors"]
+            lines.append(f"- `{r['key']['module']}`: {len(surv)} not killed" + (":" if surv else "."))
+            for name, diff in sorted(surv.items()):
+                body = "\n".join("      " + d for d in diff.strip().splitlines() if d.startswith(("+", "-"))
+                                 and not d.startswith(("+++", "---")))
+                lines.append(f"  - `{name}`\n\n{body}\n")
+        lines.append("")
+    if notes and notes.exists():
+        lines += [notes.read_text().strip(), ""]
+    out.write_text("\n".join(lines))
+    print(f"wrote {out}")
+
+
+def _mutmut_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("mutmut")
+    except Exception:  # noqa: BLE001 - a missing tool shows as "?" in the table
+        return "?"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--planted", nargs="*", default=None, metavar="BUG",
+                   help="run the planted bugs (all when no name is given)")
+    p.add_argument("--planted-tests", nargs="+", default=DEFAULT_PLANTED_TESTS,
+                   help="pytest arguments for the planted-bug runs (default: the whole default suite, -x)")
+    p.add_argument("--modules", nargs="*", default=None, help="modules to mutate ('all' = the five of MODULES)")
+    p.add_argument("--max-children", type=int, default=1, help="mutmut workers (1 on a shared 2-core machine)")
+    p.add_argument("--worktree", action="store_true", help="copy the tracked files as on disk, not HEAD")
+    p.add_argument("--records", type=Path, default=ROOT / "experiments" / "mutation_runs.jsonl")
+    p.add_argument("--out", type=Path, default=ROOT / "experiments" / "mutation.md")
+    p.add_argument("--notes", type=Path, default=ROOT / "experiments" / "mutation_notes.md",
+                   help="hand-written explanations of survivors, appended to the report")
+    p.add_argument("--report-only", action="store_true")
+    args = p.parse_args()
+    records = RawRecords(args.records)
+    # copies are made from HEAD, so other files being edited in the working tree do not matter
+    records.commit = git_commit().removesuffix("+dirty") + ("+worktree" if args.worktree else "")
+    if not args.report_only:
+        if args.planted is not None:
+            run_planted(records, args.planted_tests, args.worktree, args.planted or list(PLANTED))
+        if args.modules is not None:
+            modules = list(MODULES) if not args.modules or args.modules == ["all"] else args.modules
+            for module in modules:
+                run_module(records, module, args.worktree, args.max_children)
+    write_report(records, args.out, args.notes)
+
+
+if __name__ == "__main__":
+    main()
