@@ -198,6 +198,13 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> RunResult:
 
     t0 = time.perf_counter()
     data = instantiate(cfg.data, _convert_="all").load()
+    split = None
+    if cfg.get("predict") is not None and cfg.predict.enabled:  # segments see the calibration period only
+        from seglab.predict import time_split
+
+        split = time_split(data, cfg.predict.calibration_end, cfg.predict.holdout_days)
+        data = split.calibration
+        log.info(split.note())
     features = customer_features(cfg, data)
     preprocessor = make_preprocessor(cfg)
     X = preprocessor.fit_transform(features)
@@ -267,6 +274,13 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> RunResult:
             build_kwargs=OmegaConf.to_container(cfg.features.build, resolve=True), random_state=cfg.seed,
             **OmegaConf.to_container(cfg.stability, resolve=True)))
         metrics["time/reports_s"] = time.perf_counter() - t0
+        if split is not None:
+            from seglab.predict import write_forecasts
+
+            metrics.update(write_forecasts(
+                run_dir, split, features=features, labels=labels, proba=proba, latent=latent,
+                options=OmegaConf.to_container(cfg.predict, resolve=True),
+                profiles=OmegaConf.to_container(cfg.profiles, resolve=True), random_state=cfg.seed))
         (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
         (run_dir / "preprocess_report.json").write_text(json.dumps(preprocessor.report_, indent=2, default=str))
         preprocessor.save(run_dir / "preprocessor.joblib")
@@ -276,6 +290,8 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> RunResult:
                    "n_clusters": n_clusters, "seed": int(cfg.seed), "warnings": warnings,
                    "text": features.attrs.get("seglab.text", {}),
                    "metrics": {k: _json_number(v) for k, v in sorted(metrics.items())}}
+        if split is not None:
+            summary["predict"] = split.describe()
         (run_dir / "metrics.json").write_text(json.dumps(summary, indent=2))
         if tracker is not None:
             tracker.log_metrics(metrics)
@@ -287,7 +303,8 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> RunResult:
             tracker.finish(ok)
     return RunResult(run_dir=run_dir, metrics=metrics, warnings=warnings, labels=labels,
                      tracking_uri=tracker.tracking_uri if tracker else None,
-                     mlflow_run_id=tracker.run_id if tracker else None, extra={"n_clusters": n_clusters})
+                     mlflow_run_id=tracker.run_id if tracker else None,
+                     extra={"n_clusters": n_clusters, **({"predict": split.note()} if split is not None else {})})
 
 
 SUMMARY_KEYS = ("eval/silhouette", "eval/calinski_harabasz", "eval/davies_bouldin", "eval/latent_silhouette",
@@ -301,6 +318,8 @@ def print_summary(cfg: DictConfig, result: RunResult) -> None:
              f"features={int(m['data/n_features'])} model={cfg.model._target_.rsplit('.', 1)[-1]} k={result.extra.get('n_clusters')}"]
     shown = [f"{k.split('/', 1)[1]}={m[k]:.4g}" for k in SUMMARY_KEYS if k in m and not math.isnan(m[k])]
     lines.append("  metrics: " + " ".join(shown))
+    if "predict" in result.extra:
+        lines.append(f"  {result.extra['predict']}")
     for warning in result.warnings:
         lines.append(f"  warning: {warning}")
     lines.append(f"  run dir: {result.run_dir}")
