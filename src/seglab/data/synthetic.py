@@ -35,26 +35,36 @@ Reviews: a reviewing customer (probability ``review_prob`` times a per-segment f
 1-3 short English reviews, each about one of their purchases (its category) and dated 1-14
 days after it. The text's tone follows a latent sentiment drawn around the segment's mean (so
 the rating 1-5 and the words agree with each other and correlate with the segment, with
-overlap); about half the reviews also carry a segment-typical remark ("waited for the sale",
-"my first order here"...).
+overlap). The words are templated by default (about half the reviews also carry a
+segment-typical remark such as "waited for the sale"), which gives only about 11,000 distinct
+texts at any size; ``review_corpus=<review file>`` draws them from the sentences of real
+reviews with the same rating instead, so distinct texts grow with N (``seglab.data.synthetic_text``).
 
-Determinism and cost: everything is drawn from one ``numpy.random.default_rng(seed)`` with
-vectorised numpy (no per-customer Python loop), so the same arguments give identical data.
-Measured on 2 CPU cores (numpy 2.4, pandas 3.1): 100,000 customers (about 2.7 million
-transactions, 40,000 reviews) generate in about 3-4 s with about 0.45 GB peak memory;
-1,000,000 customers (26.7 million transactions) in about 40 s with about 3.1 GB peak (the
-frames themselves take 1.4 GB). Transactions average about 27 per customer.
+Determinism and size: customers are generated in blocks of ``BLOCK_CUSTOMERS`` (100,000), block
+``b`` from its own generator (``default_rng(seed)`` for the first, ``default_rng([seed, b])``
+after), each with vectorised numpy (no per-customer Python loop). So the same arguments give
+identical data whether it is generated in memory (``load``) or streamed to Parquet block by
+block (``seglab.data.synthetic_parquet``), and datasets up to 100,000 customers are the ones a
+single generator always gave. Segment quotas are exact per block. Measured on 2 CPU cores
+(numpy 2.4, pandas 3.1): a block (about 2.7 million transactions, 40,000 reviews) takes about
+3-4 s and 0.45 GB peak; ``load`` of 1,000,000 customers holds all blocks (about 1.4 GB of
+frames), while writing Parquet keeps one block in memory whatever N is. Transactions average
+about 27 per customer.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
 
 from seglab.data.base import DataSource
 from seglab.data.schema import CustomerData
+from seglab.data.synthetic_text import synthetic_reviews
 from seglab.data.validate import validate_customer_data
 from seglab.errors import ConfigError
+from seglab.progress import Progress
 
 CATEGORIES = ("groceries", "electronics", "fashion", "home", "beauty", "sports")
 #: price multiplier per category (electronics cost more than groceries)
@@ -85,52 +95,15 @@ ARCHETYPES: tuple[dict, ...] = (
          join=(0.0, 0.6), idle=(60.0, None), cats=(1, 5, 1, 4, 1, 3), tone=0.6, review=1.1,
          age=(49, 12), channel=(0.50, 0.40, 0.10), newsletter=0.35),
 )
+# fmt: on
 
 REGIONS = ("north", "south", "east", "west")
 CHANNELS = ("online", "store", "app")
 
-# --- review text pools -----------------------------------------------------------------------
-_OPENERS = {
-    1: ("Terrible experience.", "Very disappointed.", "Awful, would not recommend.", "Complete waste of money.",
-        "Really poor quality.", "Never again."),
-    2: ("Not great.", "Somewhat disappointed.", "Below my expectations.", "Meh, not worth it.",
-        "Could have been much better.", "A bit of a letdown."),
-    3: ("It's okay.", "Average overall.", "Does the job, nothing special.", "Mixed feelings about this one.",
-        "Fine for the price.", "Neither good nor bad."),
-    4: ("Pretty good.", "Happy with this purchase.", "Good quality overall.", "Nice, does what it says.",
-        "Solid choice.", "I like it."),
-    5: ("Absolutely love it!", "Excellent, highly recommend.", "Fantastic quality!", "Perfect, exactly what I wanted.",
-        "Outstanding service and product.", "Best purchase this year!"),
-}
-_ABOUT = {
-    "groceries": ("Ordered my weekly groceries.", "The food items arrived fresh.", "Bought pantry staples."),
-    "electronics": ("Got new headphones.", "Bought a laptop accessory.", "Picked up a smart speaker."),
-    "fashion": ("Bought a jacket and shoes.", "Ordered a couple of shirts.", "Tried the new dress line."),
-    "home": ("Got some kitchen gear.", "Ordered bedding and towels.", "Bought a lamp for the living room."),
-    "beauty": ("Bought skincare products.", "Ordered shampoo and lotion.", "Tried a new perfume."),
-    "sports": ("Bought running gear.", "Ordered a yoga mat.", "Got a new bike helmet."),
-}
-_CLOSERS = {
-    1: ("Support never answered.", "Arrived broken and late.", "I want a refund.", "Quality fell apart in days."),
-    2: ("Delivery was slow.", "The quality is not what it used to be.", "Returns were a hassle.",
-        "Overpriced for what you get."),
-    3: ("Delivery was on time.", "Might buy again.", "Packaging could be better.", "It is what it is."),
-    4: ("Delivery was quick.", "Will probably order again.", "Good value.", "Customer service was helpful."),
-    5: ("Fast delivery and great support.", "Will definitely order again!", "Five stars from me.",
-        "The staff went above and beyond."),
-}
-_THEMES = {
-    "loyal_high_spender": ("I have been a customer for years.", "I keep coming back to this shop.",
-                           "My go-to store for everything."),
-    "bargain_hunter": ("I waited for the sale.", "Only worth it with a discount code.",
-                       "Compared prices everywhere first.", "Cheap, and that is why I bought it."),
-    "lapsing": ("I used to shop here a lot more.", "Not sure I will come back.",
-                "Service has gone downhill lately.", "Thinking about switching stores."),
-    "new_customer": ("My first order here.", "Just discovered this shop.", "Trying this store for the first time."),
-    "big_ticket": ("A big purchase, so I researched carefully.", "Expensive but built to last.",
-                   "Worth every penny for a premium item."),
-}
-# fmt: on
+#: Customers are generated in blocks of this many, block ``b`` from its own random stream
+#: (``default_rng(seed)`` for block 0, ``default_rng([seed, b])`` after), so a dataset of any
+#: size is the same whether it is generated in memory or written to Parquet block by block.
+BLOCK_CUSTOMERS = 100_000
 
 
 def _archetypes(n_segments: int) -> list[dict]:
@@ -172,7 +145,7 @@ class SyntheticSource(DataSource):
         name: dataset name for the tracker.
         n_customers: number of customers (>= 100 recommended; any >= n_segments works).
         n_segments: number of planted segments (the truth has this many labels).
-        seed: seed of the one random generator; same arguments, same data.
+        seed: seed of the random streams; same arguments, same data.
         start_date, end_date: the observation period (inclusive); the reference date is the
             day after ``end_date``.
         review_prob: base probability that a customer writes reviews (times a segment factor).
@@ -180,6 +153,9 @@ class SyntheticSource(DataSource):
             segment, 2 = heavily overlapping segments).
         missing_age_rate: share of customers whose ``age`` is missing (NaN).
         weights: optional segment shares (cycled/normalised); default the archetype weights.
+        review_corpus: ``None`` (templated review text) or a review file (or list of files)
+            whose sentences, pooled by star rating, make up the reviews (see
+            ``seglab.data.review_corpus``); same reviewers, dates and ratings either way.
     """
 
     def __init__(
@@ -194,6 +170,7 @@ class SyntheticSource(DataSource):
         noise: float = 1.0,
         missing_age_rate: float = 0.02,
         weights: list[float] | None = None,
+        review_corpus: str | list[str] | None = None,
     ) -> None:
         self.name = name
         self.n_customers = int(n_customers)
@@ -205,9 +182,68 @@ class SyntheticSource(DataSource):
         self.noise = float(noise)
         self.missing_age_rate = float(missing_age_rate)
         self.weights = None if weights is None else [float(w) for w in weights]
+        self.review_corpus = review_corpus if review_corpus is None or isinstance(review_corpus, str) else [
+            str(p) for p in review_corpus]
 
     # ------------------------------------------------------------------------------------------
     def load(self) -> CustomerData:
+        """Generate every block in memory (use ``write_parquet`` for data larger than memory)."""
+        blocks = list(self.blocks())
+        if len(blocks) == 1:
+            customers, transactions, reviews, truth = blocks[0]
+        else:
+            customers = pd.concat([b[0] for b in blocks], ignore_index=True)
+            transactions = pd.concat([b[1] for b in blocks], ignore_index=True)
+            reviews = pd.concat([b[2] for b in blocks], ignore_index=True)
+            truth = pd.concat([b[3] for b in blocks], ignore_index=True)
+            del blocks
+        data = CustomerData(
+            name=self.name,
+            customers=customers,
+            transactions=transactions,
+            reviews=reviews,
+            truth=truth,
+            reference_date=self.reference_date(),
+            meta=self.meta(truth, len(transactions), len(reviews)),
+        )
+        return validate_customer_data(data)
+
+    def reference_date(self) -> pd.Timestamp:
+        return pd.Timestamp(self.end_date).normalize() + pd.Timedelta(days=1)
+
+    def meta(self, truth: pd.Series, n_transactions: int, n_reviews: int) -> dict:
+        names = [a["name"] for a in _archetypes(self.n_segments)]
+        sizes = truth.value_counts()
+        return {
+            "generator": "synthetic",
+            "segments": names,
+            "segment_sizes": {n: int(sizes.get(n, 0)) for n in names},
+            "n_transactions": int(n_transactions),
+            "n_reviews": int(n_reviews),
+            "seed": self.seed,
+            "noise": self.noise,
+            "review_corpus": self.review_corpus,
+        }
+
+    def blocks(self) -> Iterator[tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.Series]]:
+        """``(customers, transactions, reviews, truth)`` per block of ``BLOCK_CUSTOMERS``
+        customers, in customer order (ids continue across blocks; truth indexed 0..n-1 of the
+        block). Peak memory is one block's, whatever ``n_customers`` is."""
+        self._check()
+        corpus = None
+        if self.review_corpus:
+            from seglab.data.review_corpus import sentence_pools
+
+            corpus = sentence_pools(self.review_corpus)
+        N = self.n_customers
+        with Progress("generate synthetic customers", total=N, unit="customers") as bar:
+            for b, lo in enumerate(range(0, N, BLOCK_CUSTOMERS)):
+                n = min(BLOCK_CUSTOMERS, N - lo)
+                rng = np.random.default_rng(self.seed if b == 0 else [self.seed, b])
+                yield self._block(rng, n, lo, corpus)
+                bar.update(n)
+
+    def _check(self) -> None:
         N, K = self.n_customers, self.n_segments
         if K < 1:
             raise ConfigError(f"data.n_segments must be >= 1, got {K}")
@@ -215,11 +251,17 @@ class SyntheticSource(DataSource):
             raise ConfigError(f"data.n_customers ({N}) must be >= data.n_segments ({K})")
         if not 0.0 <= self.review_prob <= 1.0:
             raise ConfigError(f"data.review_prob must be in [0, 1], got {self.review_prob}")
-        start, end = pd.Timestamp(self.start_date), pd.Timestamp(self.end_date)
-        D = float((end - start).days + 1)
+        D = (pd.Timestamp(self.end_date) - pd.Timestamp(self.start_date)).days + 1
         if D < 30:
             raise ConfigError(f"data.start_date..end_date must span at least 30 days, got {D:.0f}")
-        rng = np.random.default_rng(self.seed)
+        w = np.resize(np.array(self.weights if self.weights else [1.0], dtype=float), K)
+        if (w < 0).any() or w.sum() <= 0:
+            raise ConfigError(f"data.weights must be non-negative with a positive sum, got {self.weights}")
+
+    def _block(self, rng, N: int, id_offset: int, corpus) -> tuple:
+        K = self.n_segments
+        start, end = pd.Timestamp(self.start_date), pd.Timestamp(self.end_date)
+        D = float((end - start).days + 1)
         arch = _archetypes(K)
         P = {
             k: np.array([a[k] for a in arch], dtype=float)
@@ -229,8 +271,6 @@ class SyntheticSource(DataSource):
 
         w = np.array(self.weights if self.weights else [a["weight"] for a in arch], dtype=float)
         w = np.resize(w, K)
-        if (w < 0).any() or w.sum() <= 0:
-            raise ConfigError(f"data.weights must be non-negative with a positive sum, got {self.weights}")
         seg = rng.permutation(np.repeat(np.arange(K), _quota(N, w / w.sum())))
 
         # per-customer parameters ---------------------------------------------------------------
@@ -288,7 +328,7 @@ class SyntheticSource(DataSource):
         del trend
         quantity = (1 + rng.poisson(qty_mean[cust] - 1.0)).astype("float64")
 
-        customer_id = np.arange(N, dtype=np.int64)
+        customer_id = np.arange(id_offset, id_offset + N, dtype=np.int64)
         cats_arr = np.array(CATEGORIES, dtype=object)
         transactions = pd.DataFrame(
             {
@@ -323,72 +363,17 @@ class SyntheticSource(DataSource):
             }
         )
 
-        reviews = self._reviews(rng, arch, seg, n_tx, first_row, ts, cat, D, start)
+        reviews = synthetic_reviews(
+            rng, arch, seg, n_tx, first_row, ts, cat, D, start, review_prob=self.review_prob, noise=self.noise,
+            categories=CATEGORIES, corpus=corpus, id_offset=id_offset,
+        )
         names = np.array([a["name"] for a in arch], dtype=object)
         truth = pd.Series(pd.array(names[seg], dtype="str"), index=customers.index, name="segment")
-        meta = {
-            "generator": "synthetic",
-            "segments": [a["name"] for a in arch],
-            "segment_sizes": {a["name"]: int((seg == j).sum()) for j, a in enumerate(arch)},
-            "n_transactions": T,
-            "n_reviews": len(reviews),
-            "seed": self.seed,
-            "noise": self.noise,
-        }
-        data = CustomerData(
-            name=self.name,
-            customers=customers,
-            transactions=transactions,
-            reviews=reviews,
-            truth=truth,
-            reference_date=end.normalize() + pd.Timedelta(days=1),
-            meta=meta,
-        )
-        return validate_customer_data(data)
+        return customers, transactions, reviews, truth
 
-    # ------------------------------------------------------------------------------------------
-    def _reviews(self, rng, arch, seg, n_tx, first_row, ts, cat, D, start) -> pd.DataFrame:
-        N = len(seg)
-        p = np.clip(self.review_prob * np.array([a["review"] for a in arch])[seg], 0.0, 1.0)
-        writes = rng.random(N) < p
-        n_rev = np.where(writes, np.minimum(1 + rng.poisson(0.35, N), 3), 0)
-        R = int(n_rev.sum())
-        rc = np.repeat(np.arange(N), n_rev)
-        tx = first_row[rc] + np.floor(rng.random(R) * n_tx[rc]).astype(np.int64)
-        end_ns = start.to_datetime64().astype("datetime64[ns]") + np.timedelta64(int(D * 86_400e9) - 1, "ns")
-        rts = ts[tx] + (rng.uniform(1.0, 14.0, R) * 86_400e9).astype("int64").astype("timedelta64[ns]")
-        rts = np.minimum(rts, end_ns)
-        tone = np.array([a["tone"] for a in arch])[seg[rc]]
-        sentiment = tone + rng.normal(0.0, 0.9 * max(self.noise, 0.05), R)
-        rating = np.clip(np.round(3.0 + 1.1 * sentiment), 1, 5).astype(int)
+    def write_parquet(self, out_dir, overwrite: bool = False):
+        """Write this dataset as partitioned Parquet block by block (bounded memory); see
+        ``seglab.data.synthetic_parquet``. Returns the folder."""
+        from seglab.data.synthetic_parquet import write_synthetic_parquet
 
-        def pick(pools_by_key, keys):
-            """One random phrase per row from the pool of that row's key (vectorised per key)."""
-            out = np.empty(R, dtype=object)
-            u = rng.random(R)
-            for k, pool in pools_by_key.items():
-                m = keys == k
-                if m.any():
-                    out[m] = np.array(pool, dtype=object)[(u[m] * len(pool)).astype(int)]
-            return out
-
-        opener = pick(_OPENERS, rating)
-        about = pick({j: _ABOUT[c] for j, c in enumerate(CATEGORIES)}, cat[tx].astype(int))
-        closer = pick(_CLOSERS, rating)
-        theme = pick({j: _THEMES[a["theme"]] for j, a in enumerate(arch)}, seg[rc])
-        use_theme = rng.random(R) < 0.5
-        text = (
-            pd.Series(opener, dtype="str")
-            + " "
-            + pd.Series(about, dtype="str")
-            + " "
-            + pd.Series(np.where(use_theme, theme, closer), dtype="str")
-        )
-        return pd.DataFrame(
-            {
-                "customer_id": rc.astype(np.int64),
-                "timestamp": rts,
-                "text": text.astype("str"),
-                "rating": rating.astype("float64"),
-            }
-        )
+        return write_synthetic_parquet(self, out_dir, overwrite=overwrite)
