@@ -28,6 +28,7 @@ import pandas as pd
 from seglab.report import document as doc
 from seglab.report import plots
 from seglab.report.embedding import project_2d, rebuild_embedding, sample_indices, umap_available
+from seglab.report.forecast import forecast_blocks
 from seglab.report.runs import METRIC, PARAM, TAG, RunFiles, load_runs
 from seglab.report.table import (
     EXTRA_METRICS,
@@ -217,6 +218,7 @@ class ReportBuilder:
 
         self.sweep_figures(dataset, methods, metrics)
         self.run_figures(dataset, methods, metrics)
+        self.blocks.extend(forecast_blocks(methods))
         self.reproduce(dataset, methods)
 
     def sweep_figures(self, dataset: str, methods: list[Method], metrics: list[MetricSpec]) -> None:
