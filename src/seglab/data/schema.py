@@ -23,7 +23,9 @@ class CustomerData:
             customers for every later stage.
         transactions: optional; columns ``TRANSACTION_COLUMNS``: ``timestamp`` is
             datetime64[ns], ``amount`` float (money, >= 0), ``quantity`` float (>= 0),
-            ``category`` str (``"unknown"`` when the source has none).
+            ``category`` str (``"unknown"`` when the source has none). Large inputs hold a
+            ``seglab.data.lazy.ParquetTransactions`` instead (rows on disk, read by an SQL
+            engine; ``len`` and the time range known).
         reviews: optional; columns ``REVIEW_COLUMNS``: ``text`` str, ``rating`` float or NaN,
             ``timestamp`` datetime64[ns] or NaT.
         truth: optional ground-truth segment per customer, aligned with ``customers`` rows
@@ -31,6 +33,9 @@ class CustomerData:
         reference_date: the "as of" date for recency and churn; defaults to the day after the
             last transaction.
         meta: free-form facts a source wants reported (dropped duplicates, file paths...).
+        features: optional precomputed per-customer clustering features (float columns, one
+            row per ``customers`` row, same order), e.g. computed in a cluster and read by the
+            ``features`` source; when present they are the features (not attributes).
     """
 
     name: str
@@ -40,6 +45,7 @@ class CustomerData:
     truth: pd.Series | None = None
     reference_date: pd.Timestamp | None = None
     meta: dict = field(default_factory=dict)
+    features: pd.DataFrame | None = None
 
     @property
     def n_customers(self) -> int:
@@ -55,7 +61,10 @@ class CustomerData:
             return pd.Timestamp(self.reference_date)
         stamps = []
         if self.transactions is not None and len(self.transactions):
-            stamps.append(self.transactions["timestamp"].max())
+            from seglab.data.lazy import is_lazy
+
+            tx = self.transactions
+            stamps.append(tx.timestamp("max") if is_lazy(tx) else tx["timestamp"].max())
         if self.reviews is not None and len(self.reviews) and self.reviews["timestamp"].notna().any():
             stamps.append(self.reviews["timestamp"].max())
         if not stamps:

@@ -9,14 +9,27 @@ The population (``customers``) is the customers file when one is given (transact
 reviews of other ids are dropped, counted and warned about), else every id that has a
 transaction, in order of first appearance. Validation and the duplicate/NaN policy:
 ``seglab.data.validate``.
+
+``path`` may be one file, a directory or a glob (``seglab.data.paths``): a transaction log
+split into parts, as Spark or a data lake writes it. Parquet inputs larger than
+``lazy_rows`` rows stay on disk (``in_memory: auto``): DuckDB checks them at load time with the
+same rules and messages (``seglab.data.lazy``) and computes the features out of core, so 10^8
+rows never become a pandas frame. ``in_memory: true`` always reads into pandas, ``false``
+always leaves Parquet on disk (needs the ``scale`` extra, i.e. DuckDB).
 """
 
 from __future__ import annotations
 
+import logging
+
 import pandas as pd
+import pyarrow.parquet as pq
 
 from seglab.data.base import DataSource, as_list
+from seglab.data.lazy import open_parquet_transactions, read_transactions_pandas
+from seglab.data.paths import is_parquet, resolve_files
 from seglab.data.schema import CustomerData
+from seglab.data.sql_engines import available
 from seglab.data.validate import (
     attribute_frame,
     customer_ids,
@@ -25,10 +38,16 @@ from seglab.data.validate import (
     require_columns,
     restrict_to_customers,
     reviews_frame,
-    transactions_frame,
     unique_ids,
     validate_customer_data,
 )
+from seglab.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+#: Parquet inputs with more rows than this stay on disk under ``in_memory: auto`` (about 1.5 GB
+#: as a pandas frame; the features of fewer rows take seconds in pandas).
+LAZY_ROWS = 5_000_000
 
 
 class TransactionsSource(DataSource):
@@ -36,7 +55,8 @@ class TransactionsSource(DataSource):
 
     Args:
         name: dataset name for the tracker.
-        path: the transactions file (``.csv``, ``.tsv``, ``.parquet``; csv may be compressed).
+        path: the transactions file (``.csv``, ``.tsv``, ``.parquet``; csv may be compressed), a
+            directory of such files or a glob.
         sep: field separator of a text file; ``None`` = tab for ``.tsv``, comma otherwise.
         customer_id, timestamp, amount: the file's column names for the required fields.
         quantity: column of item counts; ``None`` = every row is 1 item.
@@ -53,6 +73,10 @@ class TransactionsSource(DataSource):
             (optional) holds known segments (benchmarks only; removed from the attributes).
         reference_date: the "as of" date for recency (default: the day after the last
             transaction).
+        in_memory: ``auto`` (Parquet above ``lazy_rows`` rows stays on disk), ``true``, ``false``.
+        lazy_rows: the row threshold of ``in_memory: auto``.
+        duckdb: options of the DuckDB connection that checks on-disk files (``threads``,
+            ``memory_limit``, ``temp_dir``).
     """
 
     def __init__(
@@ -84,6 +108,9 @@ class TransactionsSource(DataSource):
         customers_date_format: str | None = None,
         truth_column: str | None = None,
         reference_date: str | None = None,
+        in_memory: str | bool = "auto",
+        lazy_rows: int = LAZY_ROWS,
+        duckdb: dict | None = None,
     ) -> None:
         self.name = name
         self.path = path
@@ -112,32 +139,46 @@ class TransactionsSource(DataSource):
         self.customers_date_format = customers_date_format
         self.truth_column = truth_column
         self.reference_date = reference_date
+        self.in_memory = in_memory
+        self.lazy_rows = int(lazy_rows)
+        self.duckdb = dict(duckdb or {})
+
+    def _stay_on_disk(self, files: list) -> bool:
+        mode = str(self.in_memory).lower()
+        if mode not in ("auto", "true", "false"):
+            raise ConfigError(f"data.in_memory must be auto, true or false, got {self.in_memory!r}")
+        parquet = all(is_parquet(f) for f in files)
+        if mode == "true" or not parquet:
+            if mode == "false":
+                raise ConfigError(f"data.in_memory=false needs Parquet input, got {files[0]}")
+            return False
+        if mode == "false":
+            return True
+        n_rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+        if n_rows <= self.lazy_rows:
+            return False
+        if not available("duckdb"):
+            log.warning("%s: %d rows are read into memory; install the scale extra (pip install "
+                        "\"seglab[scale]\") to keep them on disk and compute features out of core", self.path, n_rows)
+            return False
+        return True
 
     def load(self) -> CustomerData:
         if not self.path:
-            from seglab.errors import ConfigError
-
             raise ConfigError(
                 "data.path is required for the transactions source (data.path=/path/to/file.csv)"
             )
         meta: dict = {"path": str(self.path)}
-        raw = read_frame(self.path, sep=self.sep, str_columns=[self.customer_id], what="transactions file")
-        tx = transactions_frame(
-            raw,
-            str(self.path),
-            customer_id=self.customer_id,
-            timestamp=self.timestamp,
-            amount=self.amount,
-            quantity=self.quantity,
-            category=self.category,
-            date_format=self.date_format,
-            date_unit=self.date_unit,
-            drop_duplicates=self.drop_duplicates,
-            meta=meta,
-        )
-        del raw
+        files = resolve_files(self.path, "transactions file")
+        columns = dict(customer_id=self.customer_id, timestamp=self.timestamp, amount=self.amount,
+                       quantity=self.quantity, category=self.category, date_format=self.date_format,
+                       date_unit=self.date_unit)
+        lazy = self._stay_on_disk(files)
+        if len(files) > 1:
+            meta["n_files"] = len(files)
 
         truth = None
+        customers = None
         if self.customers_path:
             customers, truth = load_customers_file(
                 self.customers_path,
@@ -151,11 +192,17 @@ class TransactionsSource(DataSource):
                 reference_date=pd.Timestamp(self.reference_date) if self.reference_date else None,
             )
             meta["customers_path"] = str(self.customers_path)
-            tx = restrict_to_customers(
-                tx, pd.Index(customers["customer_id"]), "transactions", str(self.path), meta
-            )
+        population = None if customers is None else pd.Index(customers["customer_id"])
+        if lazy:
+            tx, ids = open_parquet_transactions(files, population=population, meta=meta, runner_options=self.duckdb,
+                                                drop_duplicates=self.drop_duplicates, **columns)
+            meta["transactions_on_disk"] = True
         else:
-            customers = pd.DataFrame({"customer_id": pd.unique(tx["customer_id"])})
+            tx = read_transactions_pandas(files, population=population, meta=meta, sep=self.sep,
+                                          drop_duplicates=self.drop_duplicates, **columns)
+            ids = pd.unique(tx["customer_id"]) if customers is None else None
+        if customers is None:
+            customers = pd.DataFrame({"customer_id": ids})
 
         reviews = None
         if self.reviews_path:

@@ -345,9 +345,18 @@ def reviews_frame(
     return out.reset_index(drop=True)
 
 
+def member_of(values: pd.Series, ids: pd.Index) -> pd.Series:
+    """``values.isin(ids)`` for a unique ``ids``, through a hash lookup: pandas 3's ``isin`` on
+    string ids took 9 s for 400,000 values against 10^6 ids, this 1.2 s."""
+    ids = pd.Index(ids)
+    if not ids.is_unique:
+        return values.isin(ids)
+    return pd.Series(ids.get_indexer(values) >= 0, index=values.index)
+
+
 def restrict_to_customers(df: pd.DataFrame, ids: pd.Index, what: str, file: str, meta: dict) -> pd.DataFrame:
     """Drop rows of ``df`` whose customer is not in ``ids`` (counted in meta, warned about)."""
-    known = df["customer_id"].isin(ids)
+    known = member_of(df["customer_id"], ids)
     n = int((~known).sum())
     meta[f"{what}_unknown_customer_dropped"] = n
     if n:
@@ -383,7 +392,10 @@ def validate_customer_data(data: CustomerData) -> CustomerData:
         fail_rows("missing customer id", where, "customer_id", ids.isna(), ids)
     unique_ids(ids, where, "customer_id")
     id_index = pd.Index(ids)
-    if data.transactions is not None:
+    from seglab.data.lazy import is_lazy  # (lazy imports this module)
+
+    # transactions on disk were checked inside DuckDB when they were opened (seglab.data.lazy)
+    if data.transactions is not None and not is_lazy(data.transactions):
         t = data.transactions
         if list(t.columns[: len(TRANSACTION_COLUMNS)]) != list(TRANSACTION_COLUMNS):
             raise DataValidationError(
@@ -406,7 +418,7 @@ def validate_customer_data(data: CustomerData) -> CustomerData:
             fail_rows(
                 "transactions.timestamp missing", where, "timestamp", t["timestamp"].isna(), t["timestamp"]
             )
-        unknown = ~t["customer_id"].isin(id_index)
+        unknown = ~member_of(t["customer_id"], id_index)
         if unknown.any():
             fail_rows(
                 "transaction of a customer absent from customers",
@@ -427,7 +439,7 @@ def validate_customer_data(data: CustomerData) -> CustomerData:
             )
         if r["rating"].dtype != "float64":
             raise DataValidationError(f"reviews.rating must be float64, got {r['rating'].dtype}", file=where)
-        unknown = ~r["customer_id"].isin(id_index)
+        unknown = ~member_of(r["customer_id"], id_index)
         if unknown.any():
             fail_rows(
                 "review of a customer absent from customers", where, "customer_id", unknown, r["customer_id"]

@@ -89,7 +89,9 @@ import pandas as pd
 from pandas.api import types as ptypes
 
 from seglab.data.schema import CustomerData
+from seglab.data.validate import member_of
 from seglab.errors import ConfigError, DataValidationError
+from seglab.progress import stage
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +125,8 @@ def build_features(
     max_category_levels: int = 10,
     max_unique_share: float = 0.5,
     category_weight: str = "count",
+    engine: str = "auto",
+    engine_options: dict | None = None,
 ) -> pd.DataFrame:
     """Compute one float row per customer of ``data`` (see the module docstring).
 
@@ -138,6 +142,10 @@ def build_features(
         max_category_levels: one-hot levels kept per categorical attribute (rest -> ``other``).
         max_unique_share: skip text attributes with more distinct values than this share of rows.
         category_weight: ``count`` (share of rows) or ``amount`` (share of spend).
+        engine: what computes the transaction features: ``auto`` | ``pandas`` | ``duckdb`` |
+            ``spark`` (``seglab.features.engine``; same definitions, same results).
+        engine_options: DuckDB/Spark settings (``memory_limit``, ``threads``, ``temp_dir``,
+            ``spark_master``, ``spark_driver_memory``).
 
     Returns:
         DataFrame indexed by ``customer_id`` (order of ``data.customers``), float64 columns;
@@ -150,13 +158,29 @@ def build_features(
     info: dict = {"as_of": str(as_of.date()) if as_of == as_of.normalize() else str(as_of)}
     parts: list[pd.DataFrame] = []
 
+    if data.features is not None:
+        return _precomputed(data, mode, info)
     tx = data.transactions
     has_tx = bool(include_transactions and tx is not None and len(tx))
     if has_tx:
-        parts.append(_transaction_features(tx, ids, as_of, float(trend_window_days), info))
-        shares = _category_shares(tx, ids, int(top_categories), category_weight, info)
-        if shares is not None:
-            parts.append(shares)
+        from seglab.data.lazy import is_lazy
+        from seglab.features.engine import resolve_engine, sql_transaction_features
+
+        chosen = info["engine"] = resolve_engine(engine, tx)
+        with stage(f"transaction features ({chosen}, {len(tx):,} rows)"):
+            if chosen == "pandas":
+                if is_lazy(tx):
+                    log.warning("features.engine=pandas reads %d on-disk transaction rows into memory", len(tx))
+                    tx = tx.to_pandas()
+                parts.append(_transaction_features(tx, ids, as_of, float(trend_window_days), info))
+                shares = _category_shares(tx, ids, int(top_categories), category_weight, info)
+                if shares is not None:
+                    parts.append(shares)
+            else:
+                parts.extend(sql_transaction_features(
+                    tx, ids, as_of, engine=chosen, top_categories=top_categories,
+                    trend_window_days=trend_window_days, category_weight=category_weight, info=info,
+                    options=engine_options))
     if mode == "auto":
         mode = "profile" if has_tx else "cluster"
     info["attributes"] = mode
@@ -234,7 +258,7 @@ def _transaction_features(
 ) -> pd.DataFrame:
     data_start = tx["timestamp"].min()
     n_all = len(tx)
-    tx = tx[tx["customer_id"].isin(ids)]
+    tx = tx[member_of(tx["customer_id"], ids)]
     if n_all and not len(tx):
         raise DataValidationError(
             "no transaction belongs to a customer of the customers table (customer_id types: "
@@ -280,6 +304,14 @@ def _transaction_features(
     rp = rp.groupby(level=0, sort=False).sum()
     feats["spend_trend"] = np.log1p(rp["recent"]) - np.log1p(rp["past"])
 
+    return fill_customers_without_transactions(feats, ids, as_of, data_start, info)
+
+
+def fill_customers_without_transactions(
+    feats: pd.DataFrame, ids: pd.Index, as_of: pd.Timestamp, data_start: pd.Timestamp, info: dict
+) -> pd.DataFrame:
+    """``feats`` (indexed by the ids of customers with transactions) in ``ids`` order, with the
+    documented values for customers without any; every engine ends here."""
     feats = feats.reindex(ids)
     none = feats["frequency"].isna()
     info["n_customers_without_transactions"] = int(none.sum())
@@ -305,7 +337,7 @@ def _category_shares(
     kept = ranked[:top]
     info["top_categories"] = [str(c) for c in kept]
     info["n_categories_pooled_as_other"] = max(0, len(ranked) - top)
-    tx = tx[tx["customer_id"].isin(ids)]
+    tx = tx[member_of(tx["customer_id"], ids)]
     names = {c: f"cat_share_{c}" for c in kept}
     other = "cat_share_other"
     while other in names.values():
@@ -368,3 +400,13 @@ def _attribute_features(
     info["attributes_one_hot"] = one_hot
     info["attributes_skipped"] = skipped
     return pd.DataFrame(cols, index=pd.RangeIndex(n))
+
+
+def _precomputed(data: CustomerData, mode: str, info: dict) -> pd.DataFrame:
+    """Precomputed per-customer features (the ``features`` source): they are the clustering
+    inputs as they are; customer attributes, if any, are not added."""
+    out = data.features.astype("float64").reset_index(drop=True)
+    out.index = data.customer_ids
+    info.update(precomputed=True, attributes="none", profile_only=[])
+    out.attrs["features"] = info
+    return out

@@ -1,0 +1,128 @@
+"""The transaction features, defined once as SQL that DuckDB and Spark SQL both run.
+
+The definitions are those of ``seglab.features.build`` (the pandas reference; read its
+docstring for what each feature means): a purchase is one distinct ``(customer_id, time)``;
+recency, frequency, monetary total and mean, tenure, mean and sample standard deviation of the
+days between purchases, basket size, spend trend over two windows, and category shares of the
+``top_categories`` most frequent categories with the rest pooled. The input is the canonical
+view of ``seglab.data.sql_input`` (``customer_id, ts_us, amount, quantity, category``; time in
+integer microseconds); the output is one row per customer who has a transaction, columns in
+``TRANSACTION_FEATURES`` order then the shares, named ``f0, f1, ...`` (so that any category
+name is a valid column name on every engine; ``feature_names`` gives the real names).
+
+Why SQL rather than Ibis expressions: both were measured on the same 26.7 million rows (10^6
+customers, 2 cores under load): the recency/frequency/gap core as Ibis 12 on DuckDB took
+45.2 s wall / 18.3 s CPU, as hand-written SQL on DuckDB 42.3 s / 17.0 s (Ibis compiles to the
+same SQL, so the engine time is the same); Ibis would add six packages and its PySpark backend
+pins ``pyspark < 4.1`` (pip resolved 4.0.5 beside Ibis, 4.3.0 without), while the SQL text
+needs nothing, can be read and reviewed as is, and runs in any SQL engine a cluster offers.
+The two dialect differences (epoch microseconds, quoting) live in ``sql_input.Dialect``.
+Figures and commands: ``experiments/scale.md``.
+
+Duplicates: with ``dedupe`` (the source's ``drop_duplicates``) exact duplicate rows are
+collapsed by a ``GROUP BY`` of all five columns (``lines``), which also counts them, so the
+features see each distinct row once, as in the pandas path.
+"""
+
+from __future__ import annotations
+
+from seglab.data.sql_input import DAY_US, Dialect, literal
+from seglab.features.build import TRANSACTION_FEATURES
+
+_COLUMNS = "customer_id, ts_us, amount, quantity, category"
+
+
+def dbl(value: float) -> str:
+    """A DOUBLE literal (a bare ``1.0`` is a DECIMAL in Spark SQL and DuckDB)."""
+    return f"CAST({float(value)!r} AS DOUBLE)"
+
+
+ZERO = dbl(0.0)
+
+
+def lines_sql(tx: str, dedupe: bool) -> str:
+    """Distinct rows with their number of copies (or every row, once, without ``dedupe``)."""
+    if dedupe:
+        return f"SELECT {_COLUMNS}, COUNT(*) AS copies FROM {tx} GROUP BY {_COLUMNS}"
+    return f"SELECT {_COLUMNS}, 1 AS copies FROM {tx}"
+
+
+def category_counts_sql(tx: str, dedupe: bool) -> str:
+    """Rows per category (distinct rows with ``dedupe``), to rank the categories."""
+    return f"SELECT category, COUNT(*) AS n FROM ({lines_sql(tx, dedupe)}) l GROUP BY category"
+
+
+def share_columns(kept: list[str], pooled: bool) -> list[str]:
+    """Names of the share columns: ``cat_share_<name>`` per kept category, then the pool."""
+    names = [f"cat_share_{c}" for c in kept]
+    if not pooled:
+        return names
+    other = "cat_share_other"
+    while other in names:
+        other += "_"
+    return names + [other]
+
+
+def feature_names(kept: list[str], pooled: bool) -> list[str]:
+    return list(TRANSACTION_FEATURES) + share_columns(kept, pooled)
+
+
+def transaction_features_sql(
+    d: Dialect,
+    tx: str,
+    *,
+    as_of_us: int,
+    window_days: float,
+    kept: list[str],
+    pooled: bool,
+    weight: str = "count",
+    dedupe: bool = True,
+) -> str:
+    """One row per customer: ``customer_id, f0..fn`` (``feature_names`` order), then
+    ``n_lines`` (distinct rows used) and ``n_rows`` (rows read, duplicates included)."""
+    days = dbl(DAY_US)
+    w = "amount" if weight == "amount" else dbl(1.0)
+    kept_lits = ", ".join(literal(c) for c in kept)
+    per_cat = [f"SUM(CASE WHEN category = {literal(c)} THEN {w} ELSE {ZERO} END) AS c{i}" for i, c in enumerate(kept)]
+    if pooled:
+        per_cat.append(f"SUM(CASE WHEN category NOT IN ({kept_lits}) THEN {w} ELSE {ZERO} END) AS c{len(kept)}")
+    n_cat = len(per_cat)
+    cat_orders = "".join(f", {c}" for c in per_cat)
+    cat_sums = "".join(f", SUM(c{i}) AS c{i}" for i in range(n_cat))
+    total = " + ".join(f"c{i}" for i in range(n_cat)) or ZERO
+    base = len(TRANSACTION_FEATURES)
+    shares = "".join(f", CASE WHEN ({total}) > 0 THEN c{i} / ({total}) ELSE {ZERO} END AS f{base + i}" for i in range(n_cat))
+    w1, w2 = dbl(window_days), dbl(2 * float(window_days))
+    core = [
+        f"({as_of_us} - MAX(ts_us)) / {days}",  # recency_days
+        "CAST(COUNT(*) AS DOUBLE)",  # frequency
+        "SUM(amount)",  # monetary_total
+        "SUM(amount) / COUNT(*)",  # monetary_mean
+        f"({as_of_us} - MIN(ts_us)) / {days}",  # tenure_days
+        "AVG(gap_days)",  # gap_mean_days
+        "STDDEV_SAMP(gap_days)",  # gap_std_days
+        "AVG(quantity)",  # basket_size
+        (f"ln({dbl(1)} + SUM(CASE WHEN age_days < {w1} THEN amount ELSE {ZERO} END)) - "  # spend_trend
+         f"ln({dbl(1)} + SUM(CASE WHEN age_days >= {w1} AND age_days < {w2} THEN amount ELSE {ZERO} END))"),
+    ]
+    assert len(core) == base
+    core_cols = "".join(f", {expr} AS f{i}" for i, expr in enumerate(core))
+    return f"""
+WITH lines AS ({lines_sql(tx, dedupe)}),
+orders AS (
+  SELECT customer_id, ts_us, SUM(amount) AS amount, SUM(quantity) AS quantity,
+         COUNT(*) AS n_lines, SUM(copies) AS n_rows{cat_orders}
+  FROM lines GROUP BY customer_id, ts_us
+),
+timed AS (
+  SELECT orders.*,
+         (ts_us - LAG(ts_us) OVER (PARTITION BY customer_id ORDER BY ts_us)) / {days} AS gap_days,
+         ({as_of_us} - ts_us) / {days} AS age_days
+  FROM orders
+),
+per_customer AS (
+  SELECT customer_id{core_cols}, SUM(n_lines) AS n_lines, SUM(n_rows) AS n_rows{cat_sums}
+  FROM timed GROUP BY customer_id
+)
+SELECT customer_id, {", ".join(f"f{i}" for i in range(base))}{shares}, n_lines, n_rows FROM per_customer
+"""
