@@ -21,9 +21,12 @@ import importlib
 import os
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from seglab.data.sql_input import DUCKDB, SPARK, literal
 from seglab.errors import ConfigError, SeglabError
@@ -106,9 +109,12 @@ def spark_session(master: str = "local[*]", driver_memory: str = "2g"):
     global _SPARK
     if _SPARK is not None:
         return _SPARK
-    require("pyspark", "spark")
     if not java_available():
         raise SeglabError("features.engine=spark needs Java: on Debian/Ubuntu apt-get install openjdk-17-jre-headless")
+    # PySpark 4.3 warns that pandas >= 3 is not fully supported: seglab hands data over as
+    # Parquet, never through PySpark's pandas conversion
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+    require("pyspark", "spark")
     from pyspark.sql import SparkSession
 
     _SPARK = (
@@ -116,8 +122,10 @@ def spark_session(master: str = "local[*]", driver_memory: str = "2g"):
         .config("spark.driver.memory", driver_memory)
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", str(max(2, os.cpu_count() or 2)))
         .config("spark.sql.ansi.enabled", "false")
+        .config("spark.sql.legacy.parquet.nanosAsLong", "true")
         .getOrCreate()
     )
     _SPARK.sparkContext.setLogLevel("ERROR")
@@ -144,8 +152,12 @@ class SparkRunner:
 
         df = None
         for i, f in enumerate(files):
-            part = (self.spark.read.parquet(str(f))
-                    .select("*", F.lit(i).alias("_file"), F.col("_metadata.row_index").alias("_row")))
+            part = self.spark.read.parquet(str(f))
+            # nanosecond timestamps (pandas' default) arrive as integers (Spark has microseconds)
+            for field in pq.read_schema(f):
+                if pa.types.is_timestamp(field.type) and field.type.unit == "ns":
+                    part = part.withColumn(field.name, F.timestamp_micros(F.floor(F.col(field.name) / 1000)))
+            part = part.select("*", F.lit(i).alias("_file"), F.col("_metadata.row_index").alias("_row"))
             df = part if df is None else df.unionByName(part, allowMissingColumns=True)
         if df is None:
             raise ConfigError("no files to read")
