@@ -156,6 +156,10 @@ class SyntheticSource(DataSource):
         review_corpus: ``None`` (templated review text) or a review file (or list of files)
             whose sentences, pooled by star rating, make up the reviews (see
             ``seglab.data.review_corpus``); same reviewers, dates and ratings either way.
+        holdout_days: days of purchases generated after ``end_date`` (0 = none), from a
+            separate random stream so the window's data is unchanged; the reference date moves
+            to the end of the holdout (``seglab.data.synthetic_holdout``; ``predict=on`` cuts
+            at ``end_date``).
     """
 
     def __init__(
@@ -171,6 +175,7 @@ class SyntheticSource(DataSource):
         missing_age_rate: float = 0.02,
         weights: list[float] | None = None,
         review_corpus: str | list[str] | None = None,
+        holdout_days: float = 0,
     ) -> None:
         self.name = name
         self.n_customers = int(n_customers)
@@ -184,6 +189,7 @@ class SyntheticSource(DataSource):
         self.weights = None if weights is None else [float(w) for w in weights]
         self.review_corpus = review_corpus if review_corpus is None or isinstance(review_corpus, str) else [
             str(p) for p in review_corpus]
+        self.holdout_days = float(holdout_days)
 
     # ------------------------------------------------------------------------------------------
     def load(self) -> CustomerData:
@@ -209,7 +215,7 @@ class SyntheticSource(DataSource):
         return validate_customer_data(data)
 
     def reference_date(self) -> pd.Timestamp:
-        return pd.Timestamp(self.end_date).normalize() + pd.Timedelta(days=1)
+        return pd.Timestamp(self.end_date).normalize() + pd.Timedelta(days=1 + self.holdout_days)
 
     def meta(self, truth: pd.Series, n_transactions: int, n_reviews: int) -> dict:
         names = [a["name"] for a in _archetypes(self.n_segments)]
@@ -254,6 +260,8 @@ class SyntheticSource(DataSource):
         D = (pd.Timestamp(self.end_date) - pd.Timestamp(self.start_date)).days + 1
         if D < 30:
             raise ConfigError(f"data.start_date..end_date must span at least 30 days, got {D:.0f}")
+        if not self.holdout_days >= 0:
+            raise ConfigError(f"data.holdout_days must be >= 0, got {self.holdout_days:g}")
         w = np.resize(np.array(self.weights if self.weights else [1.0], dtype=float), K)
         if (w < 0).any() or w.sum() <= 0:
             raise ConfigError(f"data.weights must be non-negative with a positive sum, got {self.weights}")
@@ -339,6 +347,14 @@ class SyntheticSource(DataSource):
                 "category": pd.array(cats_arr[cat], dtype="str"),
             }
         )
+        if self.holdout_days > 0:
+            from seglab.data.synthetic_holdout import holdout_transactions
+
+            after = holdout_transactions(
+                np.random.default_rng([self.seed, id_offset, 1]), arch, seg, customer_id, D, start, self.holdout_days,
+                gap=gap, shape=shape, amount=amount_mean * (1.0 + 0.5 * P["trend"][seg]), qty_mean=qty_mean,
+                cat_p=cat_p, categories=CATEGORIES, cat_price=_CAT_PRICE)
+            transactions = pd.concat([transactions, after], ignore_index=True)
 
         # customers -------------------------------------------------------------------------------
         age_mu = np.array([a["age"][0] for a in arch], dtype=float)[seg]
