@@ -32,6 +32,7 @@ from seglab.data.sql_input import (
 )
 from seglab.data.validate import drop_exact_duplicates, read_frame, restrict_to_customers, transactions_frame
 from seglab.errors import ConfigError
+from seglab.progress import stage, track
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +112,7 @@ def read_transactions_pandas(files: Iterable, *, population: pd.Index | None = N
     ``population`` dropped (counted in ``meta``)."""
     frames = []
     files = [str(f) for f in files]
-    for f in files:
+    for f in track(files, "read transaction files", unit="file") if len(files) > 1 else files:
         raw = read_frame(f, sep=sep, str_columns=[columns["customer_id"]], what="transactions file")
         frames.append(transactions_frame(raw, f, drop_duplicates=False, **columns))
         del raw
@@ -141,22 +142,23 @@ def open_parquet_transactions(files: list, *, population: pd.Index | None, meta:
     spec.integer_ids = kinds[spec.customer_id] == "integer" and (population is None or _integer_ids(population) is not None)
     lazy = ParquetTransactions(spec, population, {}, meta)
     runner = DuckDBRunner(**(runner_options or {}))
-    try:
-        lazy.register(runner)
-        lazy.stats = validate_input(runner, spec, raw=RAW_VIEW, population=POPULATION_VIEW if population is not None else None)
-        meta["transactions_unknown_customer_dropped"] = lazy.stats["n_rows"] - lazy.stats["n_kept"]
-        if population is None:
-            order = runner.frame(
-                "SELECT customer_id FROM (SELECT customer_id, MIN(_file * 1099511627776 + _row) AS pos FROM "
-                f"(SELECT {customer_id_sql(spec, runner.dialect)} AS customer_id, _file, _row FROM {RAW_VIEW}) r GROUP BY customer_id) g "
-                "ORDER BY pos")
-            population_out = pd.Index(order["customer_id"].astype(str).to_numpy(), name="customer_id")
-        else:
-            population_out = population
-            if meta["transactions_unknown_customer_dropped"]:
-                log.warning("%s: dropped %d transactions row(s) of customer ids absent from the customers table",
-                            files[0], meta["transactions_unknown_customer_dropped"])
-    finally:
-        runner.close()
+    with stage(f"check {len(files)} transaction file(s) on disk (duckdb)"):
+        try:
+            lazy.register(runner)
+            lazy.stats = validate_input(runner, spec, raw=RAW_VIEW, population=POPULATION_VIEW if population is not None else None)
+            meta["transactions_unknown_customer_dropped"] = lazy.stats["n_rows"] - lazy.stats["n_kept"]
+            if population is None:
+                order = runner.frame(
+                    "SELECT customer_id FROM (SELECT customer_id, MIN(_file * 1099511627776 + _row) AS pos FROM "
+                    f"(SELECT {customer_id_sql(spec, runner.dialect)} AS customer_id, _file, _row FROM {RAW_VIEW}) r GROUP BY customer_id) g "
+                    "ORDER BY pos")
+                population_out = pd.Index(order["customer_id"].astype(str).to_numpy(), name="customer_id")
+            else:
+                population_out = population
+                if meta["transactions_unknown_customer_dropped"]:
+                    log.warning("%s: dropped %d transactions row(s) of customer ids absent from the customers table",
+                                files[0], meta["transactions_unknown_customer_dropped"])
+        finally:
+            runner.close()
     return lazy, population_out
 

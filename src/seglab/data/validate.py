@@ -444,6 +444,13 @@ def validate_customer_data(data: CustomerData) -> CustomerData:
             fail_rows(
                 "review of a customer absent from customers", where, "customer_id", unknown, r["customer_id"]
             )
+    if data.features is not None:
+        f = data.features
+        if len(f) != len(c) or not f.index.equals(c.index):
+            raise DataValidationError("features must be a frame indexed like customers", file=where)
+        not_float = [str(col) for col in f.columns if f[col].dtype != "float64"]
+        if not_float:
+            raise DataValidationError(f"features must be float64 columns, not {not_float}", file=where)
     if data.truth is not None:
         if len(data.truth) != len(c) or not data.truth.index.equals(c.index):
             raise DataValidationError("truth must be a Series indexed like customers", file=where)
