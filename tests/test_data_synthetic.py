@@ -24,7 +24,12 @@ def test_same_seed_same_data_other_seed_differs():
     pd.testing.assert_frame_equal(a.transactions, b.transactions)
     pd.testing.assert_frame_equal(a.reviews, b.reviews)
     pd.testing.assert_series_equal(a.truth, b.truth)
-    assert not a.transactions["amount"].equals(c.transactions["amount"]) or not a.truth.equals(c.truth)
+    # another seed draws other customers: both the segments and the purchases differ
+    assert not a.truth.equals(c.truth)
+    assert (a.truth != c.truth).mean() > 0.5  # not a near-copy either
+    assert not a.transactions["amount"].equals(c.transactions["amount"])
+    assert len(a.transactions) != len(c.transactions) or not np.allclose(a.transactions["amount"],
+                                                                         c.transactions["amount"])
 
 
 def test_canonical_columns_and_dtypes(small):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.datasets import make_blobs
 
@@ -89,8 +90,9 @@ def test_bad_options(blobs4):
 def test_write_k_selection(selection, tmp_path):
     metrics = write_k_selection(selection, tmp_path)
     assert metrics["choose_k/k"] == 4.0 and metrics["choose_k/gap_k"] == 4.0
-    for name in ("k_selection.csv", "k_selection.json", "k_selection.png"):
-        assert (tmp_path / name).stat().st_size > 0
+    written = pd.read_csv(tmp_path / "k_selection.csv")
+    pd.testing.assert_frame_equal(written, selection.table.reset_index(drop=True), check_dtype=False)
+    assert (tmp_path / "k_selection.png").read_bytes()[:4] == b"\x89PNG"
     data = json.loads((tmp_path / "k_selection.json").read_text())
     assert data["k"] == 4 and data["picks"]["bic"] == 4
     assert np.isfinite([row["silhouette"] for row in data["table"]]).all()

@@ -100,4 +100,14 @@ def test_write_explanations(tmp_path):
     assert set(imp["of"]) == {"model", "surrogate"}
     data = json.loads((tmp_path / "explanations.json").read_text())
     assert set(data["surrogate"]["rules"]) == {"0", "1", "2"}
-    assert (tmp_path / "surrogate_rules.csv").exists()
+    assert data["surrogate"]["fidelity_heldout"] == metrics["explain/surrogate_fidelity"]
+    rules = pd.read_csv(tmp_path / "surrogate_rules.csv")
+    assert list(rules.columns[:4]) == ["segment", "rule", "support", "precision"]
+    assert set(rules["segment"]) == {0, 1, 2}
+    # three well separated blobs: each segment has a rule that is (almost) always right
+    assert rules.groupby("segment")["precision"].max().min() >= 0.9
+    assert rules["rule"].str.contains(r"[abc] (<=|>)").all()
+    # the JSON holds the same rules as the CSV
+    assert sum(len(v) for v in data["surrogate"]["rules"].values()) == len(rules)
+    model_imp = imp[imp["of"] == "model"].set_index("feature")["importance_mean"]
+    assert model_imp.max() > 0.1  # permuting some feature changes the model's labels

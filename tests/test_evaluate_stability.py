@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -141,5 +143,14 @@ def test_temporal_stability_on_synthetic(tmp_path):
     )
     metrics = write_stability(tmp_path, stab, res)
     assert metrics["stability/time_share_moved"] == res.share_moved
-    for name in ("stability.json", "stability_segments.csv", "transitions.csv", "transitions.png"):
-        assert (tmp_path / name).exists()
+    assert metrics["stability/seed_ari_mean"] == stab.metrics["stability/seed_ari_mean"]
+    summary = json.loads((tmp_path / "stability.json").read_text())
+    for key, value in metrics.items():
+        assert summary["metrics"][key] == pytest.approx(value, nan_ok=True), key
+    segments = pd.read_csv(tmp_path / "stability_segments.csv")
+    pd.testing.assert_frame_equal(segments, stab.segments.reset_index(drop=True), check_dtype=False)
+    pd.testing.assert_frame_equal(pd.DataFrame(summary["segments"]), segments, check_dtype=False)
+    counts = pd.read_csv(tmp_path / "transitions.csv", index_col=0)
+    assert counts.to_numpy().sum() == res.n_customers
+    np.testing.assert_array_equal(counts.to_numpy(), res.counts.to_numpy())
+    assert (tmp_path / "transitions.png").read_bytes()[:4] == b"\x89PNG"

@@ -11,9 +11,11 @@ import sys
 from pathlib import Path
 
 import joblib
+import numpy as np
 import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
 from mlflow.tracking import MlflowClient
 
 from seglab.train import run
@@ -44,20 +46,30 @@ def test_run_writes_every_artifact_and_tracks_it(log_dir, tmp_path, model, extra
                  "preprocessor.joblib", "preprocess_report.json"):
         assert (result.run_dir / name).is_file(), name
     summary = json.loads((result.run_dir / "metrics.json").read_text())
-    for key in ("eval/silhouette", "eval/calinski_harabasz", "eval/davies_bouldin", "eval/acc", "eval/nmi",
-                "eval/ari"):
-        assert key in summary["metrics"], key
+    assert summary["n_customers"] == 300 and summary["n_clusters"] == cfg.n_clusters == 5
+    for key, value in result.metrics.items():  # the file holds the run's numbers, NaN as null
+        assert summary["metrics"][key] == (None if value != value else pytest.approx(value)), key
     assert ("eval/latent_silhouette" in summary["metrics"]) == (model != "kmeans")
+    assert -1.0 <= summary["metrics"]["eval/silhouette"] <= 1.0
 
     segments = pd.read_parquet(result.run_dir / "segments.parquet")
     assert len(segments) == 300 and segments["customer_id"].is_unique
+    np.testing.assert_array_equal(segments["segment"].to_numpy(), result.labels)
     assert segments["segment"].between(0, cfg.n_clusters - 1).all()
     probs = segments.filter(like="prob_")
     assert probs.shape[1] == cfg.n_clusters
     assert (probs.sum(axis=1) - 1).abs().max() < 1e-4
+    agree = (probs.to_numpy().argmax(axis=1) == result.labels).mean()
+    assert agree == 1.0 if model != "ae_kmeans" else agree >= 0.99  # AE+k-means: float32 vs float64 ties
+    # the ground truth's metrics, recomputed from the written segments
+    from sklearn.metrics import adjusted_rand_score
+
+    truth = instantiate(cfg.data, _convert_="all").load().truth
+    assert summary["metrics"]["eval/ari"] == pytest.approx(adjusted_rand_score(truth, segments["segment"]))
 
     profiles = pd.read_csv(result.run_dir / "profiles.csv")
-    assert profiles["size"].iloc[: cfg.n_clusters].sum() >= 300 - 1e-9
+    assert profiles["size"].iloc[: cfg.n_clusters].sum() == 300
+    assert profiles["size"].iloc[: cfg.n_clusters].tolist() == np.bincount(result.labels, minlength=5).tolist()
 
     client = MlflowClient(tracking_uri=result.tracking_uri)
     tracked = client.get_run(result.mlflow_run_id)
@@ -108,6 +120,9 @@ def test_auto_k_stability_profiles_and_explanations_land_in_run_dir(log_dir, tmp
                  "feature_importance.csv", "stability.json", "transitions.csv"):
         assert (result.run_dir / name).is_file(), name
     assert 0.0 <= summary["metrics"]["explain/surrogate_fidelity"] <= 1.0
+    assert summary["metrics"]["choose_k/k"] == chosen["k"]
+    stability = json.loads((result.run_dir / "stability.json").read_text())
+    assert stability["metrics"]["stability/seed_ari_mean"] == pytest.approx(summary["metrics"]["stability/seed_ari_mean"])
 
 
 def test_text_features_join_keeps_attributes_profile_only(log_dir, tmp_path):
