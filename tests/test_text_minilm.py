@@ -150,9 +150,11 @@ def test_benchmark_corpora_load(shared_data_dir):
 
 
 @pytest.mark.shared_data
-@pytest.mark.slow
 def test_shipped_head_beats_vader_on_held_out_sets(shared_data_dir):
-    """The issue's bar, as a (slow) test: +5 points over VADER on airline (acc) and Alexa (balanced acc)."""
+    """The headline bar in the default suite: +5 points over VADER on airline (accuracy) and Alexa
+    (balanced accuracy), with the default backend (int8 on CPU). Alexa is scored whole (the margin
+    there is about 6 points, too thin for a sample); airline on a seeded sample of 3,000 of its
+    11,541 tweets (margin about 16 points; the sample's standard error is under 1 point)."""
     from sklearn.metrics import accuracy_score, balanced_accuracy_score
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
@@ -161,6 +163,8 @@ def test_shipped_head_beats_vader_on_held_out_sets(shared_data_dir):
     vader = SentimentIntensityAnalyzer()
     for name, metric in (("airline", accuracy_score), ("alexa", balanced_accuracy_score)):
         df = load_corpus(name, shared_data_dir)
+        if name == "airline":
+            df = df.sample(n=3000, random_state=0)
         rs = score_texts(df["text"].tolist(), {"name": "minilm"}, skip_empty=False)  # defaults: max_length 256
         ours = metric(df["label"], (rs.score >= 0).astype(int))
         vad = metric(df["label"], [int(vader.polarity_scores(t)["compound"] >= 0.05) for t in df["text"]])
