@@ -14,7 +14,9 @@ messy `marketing_campaign` table) this script
     python scripts/bench_baselines.py --datasets synthetic --models kmeans gmm --seeds 0
     python scripts/bench_baselines.py --quick               # 600 synthetic customers, smoke test
 
-Runs are cached in a JSON-lines file (`--cache`) so an interrupted benchmark resumes. BLAS and
+Runs are cached in a JSON-lines file (`--cache`) so an interrupted benchmark resumes; a cached run
+is reused only at the commit it was made at (`--reuse-any-commit` to reuse older ones, which the
+table then says). BLAS and
 torch use `--threads` threads (default 1: the benchmark machine is shared, and tiny k-means
 fits are slower with OpenMP threads there); times are for comparison on this machine only.
 """
@@ -25,7 +27,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import shlex
 import statistics
 import sys
@@ -36,6 +37,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "scripts"))
+from benchlib import git_commit, provenance_header  # noqa: E402
 
 DATASETS = {
     "synthetic": ["data=synthetic"],
@@ -103,13 +106,20 @@ def fmt(values: list[float], digits: int) -> str:
     return f"{mean:.{digits}f} ± {statistics.stdev(vals):.{digits}f}"
 
 
-def load_cache(path: Path) -> dict[tuple, dict]:
+def cache_key(row: dict, any_commit: bool) -> tuple:
+    """What makes two runs the same run: dataset, model, seed, k, overrides and (unless
+    ``any_commit``) the commit; rows written before commits were recorded count as "unknown"."""
+    commit = "*" if any_commit else row.get("commit", "unknown")
+    return (row["dataset"], row["model"], row["seed"], row["k"], tuple(row["extra"]), commit)
+
+
+def load_cache(path: Path, any_commit: bool) -> dict[tuple, dict]:
     rows = {}
     if path.exists():
         for line in path.read_text().splitlines():
             if line.strip():
                 row = json.loads(line)
-                rows[(row["dataset"], row["model"], row["seed"], row["k"], tuple(row["extra"]))] = row
+                rows[cache_key(row, any_commit)] = row
     return rows
 
 
@@ -130,6 +140,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "experiments" / "baselines.md")
     parser.add_argument("--cache", type=Path, default=ROOT / "experiments" / "baselines_runs.jsonl")
     parser.add_argument("--note", action="append", default=[], help="a paragraph added under the command")
+    parser.add_argument("--reuse-any-commit", action="store_true",
+                        help="reuse cached runs made at other commits (the table lists their commits)")
     parser.add_argument("extra", nargs="*", help="extra Hydra overrides for every run")
     args = parser.parse_args()
 
@@ -146,7 +158,8 @@ def main() -> None:
     extra = list(args.extra)
     fig_dir = args.out.parent / "figures"
     fig_dir.mkdir(parents=True, exist_ok=True)
-    cache = load_cache(args.cache)
+    commit = git_commit()
+    cache = load_cache(args.cache, args.reuse_any_commit)
     available = {p.stem for p in (ROOT / "conf" / "model").glob("*.yaml")}
     missing_models = [m for m in args.models if m.split(":")[0] not in available]
     models = [m for m in args.models if m.split(":")[0] in available]
@@ -154,6 +167,7 @@ def main() -> None:
     sections: list[str] = []
     k_rows: list[str] = []
     failures: list[str] = []
+    used_rows: list[dict] = []
 
     with tempfile.TemporaryDirectory() as tmp:
         for ds in args.datasets:
@@ -189,7 +203,8 @@ def main() -> None:
             results: dict[str, list[dict]] = {}
             for model in models:
                 for seed in args.seeds:
-                    key = (ds, model, seed, args.k, tuple(extra + quick))
+                    key = cache_key({"dataset": ds, "model": model, "seed": seed, "k": args.k,
+                                     "extra": extra + quick, "commit": commit}, args.reuse_any_commit)
                     if key not in cache:
                         t1 = time.perf_counter()
                         try:
@@ -211,6 +226,8 @@ def main() -> None:
                                 "metrics": metrics,
                                 "warnings": res.warnings,
                                 "wall_s": time.perf_counter() - t1,
+                                "commit": commit,
+                                "load1": os.getloadavg()[0],
                             }
                         except Exception as err:  # a failing model is reported, not hidden
                             row = {
@@ -221,6 +238,7 @@ def main() -> None:
                                 "extra": extra + quick,
                                 "error": f"{type(err).__name__}: {err}",
                                 "wall_s": time.perf_counter() - t1,
+                                "commit": commit,
                             }
                             traceback.print_exc()
                         cache[key] = row
@@ -232,6 +250,7 @@ def main() -> None:
                         print(f"  {model} seed {seed}: FAILED {row['error'][:200]}", flush=True)
                         continue
                     results.setdefault(model, []).append(row)
+                    used_rows.append(row)
                     m = row["metrics"]
                     print(
                         f"  {model} seed {seed}: ari={m.get('eval/ari')} sil={m.get('eval/silhouette')} "
@@ -257,15 +276,14 @@ def main() -> None:
             sections.append("\n".join(lines))
 
     total = time.time() - started
-    runs_wall = sum(r.get("wall_s", 0.0) for r in cache.values() if r["dataset"] in args.datasets)
+    runs_wall = sum(r.get("wall_s", 0.0) for r in used_rows)
     cmd = "python scripts/bench_baselines.py " + shlex.join(sys.argv[1:])
+    used = sorted({r.get("commit", "unknown") for r in used_rows})
     out = [
-        "# Classical baselines and DEC on the same features",
-        "",
-        f"Command: `{cmd.strip()}` (seeds {args.seeds}; {args.threads} BLAS/torch thread(s); "
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores shared with other jobs; "
-        f"the runs took {runs_wall / 60:.0f} min of wall time in all; this invocation {total / 60:.0f} min, "
-        "re-using cached runs).",
+        provenance_header("Classical baselines and DEC on the same features", command=cmd.strip()).rstrip("\n"),
+        f"Seeds {args.seeds}; {args.threads} BLAS/torch thread(s); the runs took {runs_wall / 60:.0f} min of wall "
+        f"time in all; this invocation {total / 60:.0f} min. Runs in the table were made at commit(s) "
+        f"{', '.join(used)}" + (" (older runs reused by --reuse-any-commit)" if args.reuse_any_commit else "") + ".",
         "",
         "Every model runs through `seglab.train.run` (what `python train.py model=<name>` does) on the same",
         "features and preprocessing (`features=default`), and is scored by `seglab.evaluate.evaluate_clustering`.",
