@@ -110,3 +110,29 @@ def test_invalid_summaries_are_refused():
         BetaGeoModel().fit([1, 2], [5.0, 50.0], [10.0, 10.0])
     with pytest.raises(ConfigError, match="at least 2 customers"):
         GammaGammaModel().fit([0, 0, 1], [0.0, 0.0, 3.0])
+
+
+@pytest.mark.parametrize("params", [(1e-5, 300.0, 1.6e5, 2.0), (25.0, 1.6e5, 1.0, 300.0), (1e4, 1.6e5, 0.003, 1.6e5),
+                                    (0.05, 1.0, 1.0 + 1e-5, 160000.0)])
+def test_extreme_parameters_give_finite_bounded_forecasts(params):
+    """A segment's fit can end at a point mass (parameters at the search bounds), where the
+    hypergeometric closed form fails; the quadrature fallback keeps forecasts finite, >= 0 and
+    below the no-dropout bound (r + x) / (alpha + T) * t * P(alive)."""
+    model = BetaGeoModel()
+    model.r_, model.alpha_, model.a_, model.b_ = params
+    x = np.array([0, 1, 2, 5, 10, 30, 80, 150.0])
+    T = np.full(len(x), 39.0)
+    t_x = np.minimum(T, x * 0.5 + (x > 0))
+    e = model.expected_purchases(39.0, x, t_x, T)
+    bound = (params[0] + x) / (params[1] + T) * 39.0 * model.p_alive(x, t_x, T)
+    assert np.isfinite(e).all() and (e >= 0).all() and (e <= bound * 1.001 + 1e-9).all()
+
+
+def test_quadrature_agrees_with_the_closed_form():
+    from seglab.predict.btyd import _expected_if_alive_by_quadrature
+
+    model = BetaGeoModel()
+    model.r_, model.alpha_, model.a_, model.b_ = (0.24, 4.4, 0.79, 2.4)
+    x, T = np.array([0.0, 1, 4, 20]), np.full(4, 39.0)
+    closed = model.expected_purchases(39.0, x, T, T) / model.p_alive(x, T, T)
+    assert _expected_if_alive_by_quadrature(39.0, x, T, *model.params_) == pytest.approx(closed, rel=1e-3)

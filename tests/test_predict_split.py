@@ -11,7 +11,7 @@ from seglab.data.schema import CustomerData
 from seglab.data.synthetic import SyntheticSource
 from seglab.errors import ConfigError
 from seglab.predict.discriminative import cross_fitted, input_sets
-from seglab.predict.scores import Forecast, auc_rows, bootstrap_scores
+from seglab.predict.scores import Forecast, bootstrap_scores, weighted_auc, weighted_rmse
 from seglab.predict.split import rfm_summary, time_split
 
 
@@ -99,13 +99,18 @@ def test_synthetic_holdout_keeps_the_window_and_follows_the_archetypes():
         SyntheticSource(n_customers=100, holdout_days=-1).load()
 
 
-def test_auc_rows_matches_scikit_learn_with_ties():
+def test_weighted_auc_and_rmse_equal_the_scores_of_the_resampled_customers():
     rng = np.random.default_rng(0)
-    y = rng.integers(0, 2, (3, 50))
-    s = np.round(rng.random((3, 50)), 1)  # many ties
-    for i in range(3):
-        assert auc_rows(y, s)[i] == pytest.approx(roc_auc_score(y[i], s[i]))
-    assert np.isnan(auc_rows(np.ones((1, 5)), s[:1, :5])[0])
+    y = rng.integers(0, 2, 60).astype(float)
+    s = np.round(rng.random(60), 1)  # many ties
+    e = rng.random(60) * 3
+    idx = [rng.integers(0, 60, 60) for _ in range(3)]
+    w = np.vstack([np.bincount(i, minlength=60) for i in idx])
+    auc, rmse = weighted_auc(y, s, w), weighted_rmse(y, e, w)
+    for b, i in enumerate(idx):
+        assert auc[b] == pytest.approx(roc_auc_score(y[i], s[i]))
+        assert rmse[b] == pytest.approx(np.sqrt(np.mean((e[i] - y[i]) ** 2)))
+    assert np.isnan(weighted_auc(np.ones(5), s[:5], np.ones((1, 5)))[0])
 
 
 def test_bootstrap_scores_pairs_models_with_their_base():

@@ -142,17 +142,41 @@ class BetaGeoModel:
         """
         x, t_x, T = _as_arrays(x, t_x, T)
         r, alpha, a, b = self.params_
-        if abs(a - 1.0) < 1e-7:  # removable singularity at a = 1
-            a = 1.0 + 1e-7
+        if abs(a - 1.0) < 1e-3:  # near the removable singularity at a = 1 the closed form cancels badly
+            return _expected_if_alive_by_quadrature(t, x, T, r, alpha, a, b) * self.p_alive(x, t_x, T)
         z = t / (alpha + T + t)
         c = a + b + x - 1.0
         head = np.exp((a - 1.0) * np.log1p(-z))  # ((alpha+T)/(alpha+T+t))^(a-1)
-        bracket = 1.0 - head * special.hyp2f1(a + b - 1.0 - r, a - 1.0, c, z)
-        return (c / (a - 1.0)) * bracket * self.p_alive(x, t_x, T)
+        with np.errstate(all="ignore"):
+            if_alive = (c / (a - 1.0)) * (1.0 - head * special.hyp2f1(a + b - 1.0 - r, a - 1.0, c, z))
+        bad = ~np.isfinite(if_alive)
+        if bad.any():  # extreme parameters (a point-mass fit of one segment): hyp2f1 fails
+            if_alive[bad] = _expected_if_alive_by_quadrature(t, x[bad], T[bad], r, alpha, a, b)
+        return if_alive * self.p_alive(x, t_x, T)
 
     def cumulative_purchases(self, times, x, t_x, T) -> np.ndarray:
         """Expected purchases by each of ``times`` after T: shape (len(times), n customers)."""
         return np.vstack([self.expected_purchases(float(t), x, t_x, T) for t in np.asarray(times, float)])
+
+
+def _expected_if_alive_by_quadrature(t, x, T, r, alpha, a, b, n: int = 400) -> np.ndarray:
+    """E[purchases in (T, T + t] | alive at T] without the hypergeometric function.
+
+    Given alive with (lambda, p), the expected purchases are ``(1 - exp(-lambda p t)) / p``;
+    averaging over the posterior lambda ~ Gamma(r + x, alpha + T) gives
+    ``g(p) = (1 - ((alpha+T)/(alpha+T+p t))^(r+x)) / p``, a smooth bounded function, which is then
+    averaged over p ~ Beta(a, b + x) at ``n`` equally spaced quantiles (works for any shape).
+    """
+    from scipy.stats import beta as beta_dist
+
+    u = (np.arange(n) + 0.5) / n
+    out = np.empty(len(x))
+    for lo in range(0, len(x), 1000):
+        xi, Ti = x[lo:lo + 1000, None], T[lo:lo + 1000, None]
+        p = np.clip(beta_dist.ppf(u[None, :], a, b + xi), 1e-300, 1.0)
+        g = -np.expm1(-(r + xi) * np.log1p(p * t / (alpha + Ti))) / p
+        out[lo:lo + 1000] = g.mean(axis=1)
+    return out
 
 
 class GammaGammaModel:
