@@ -1,7 +1,9 @@
 """Fidelity benchmark: k-means (raw), AE+k-means, DEC, IDEC and N2D on USPS and sklearn digits.
 
-Usage (results are appended, one JSON line per dataset x method x seed, so a long run can be
-watched and resumed; ``--report`` turns them into the Markdown tables of experiments/fidelity.md):
+Usage (results are appended, one JSON line per dataset x method x seed with the commit, machine and
+load it ran at, so a long run can be watched and resumed: a seed whose requested methods are all
+recorded at the current commit is skipped; ``--report`` turns a results file into the Markdown
+tables of experiments/fidelity.md, ``--report-out`` writes them with their provenance header):
 
     python scripts/bench_fidelity.py --datasets usps digits --seeds 0 1 2 3 4 \
         --out experiments/fidelity_results.jsonl
@@ -39,6 +41,9 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from seglab.evaluate.metrics import clustering_accuracy
 from seglab.models.ae_kmeans import AEKMeans
 from seglab.models.dec import DEC, IDEC
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchlib import git_commit, load_average, machine, provenance_header  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_USPS = ROOT.parent / "shared" / "data" / "usps" / "usps.h5"
@@ -187,6 +192,20 @@ def report(path: Path) -> str:
                      if s in by_seed else "" for s in seeds]
             out.append(f"| {m} | " + " | ".join(cells) + " |")
         out.append("")
+        pairs = [(a, b) for a, b in (("dec_da", "dec"), ("idec_da", "idec"), ("dec", "ae_kmeans"),
+                                     ("idec", "ae_kmeans")) if a in by_method and b in by_method]
+        if pairs:
+            out.append("Paired differences of ACC on the same seed (same shared autoencoder):\n")
+            out.append("| difference | " + " | ".join(f"seed {s}" for s in seeds) + " | mean |")
+            out.append("|---|" + "---|" * (len(seeds) + 1))
+            for a, b in pairs:
+                acc_a = {r["seed"]: r["acc"] for r in by_method[a]}
+                acc_b = {r["seed"]: r["acc"] for r in by_method[b]}
+                diffs = {s: acc_a[s] - acc_b[s] for s in seeds if s in acc_a and s in acc_b}
+                cells = [f"{diffs[s]:+.3f}" if s in diffs else "" for s in seeds]
+                mean = f"{np.mean(list(diffs.values())):+.3f}" if diffs else ""
+                out.append(f"| {a} − {b} | " + " | ".join(cells) + f" | {mean} |")
+            out.append("")
     return "\n".join(out)
 
 
@@ -214,15 +233,35 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a shared 2-core box)")
     p.add_argument("--accelerator", default="cpu")
     p.add_argument("--report", type=Path, help="print the Markdown tables for a results file and exit")
+    p.add_argument("--report-out", type=Path, help="with --report: write the tables there, with provenance")
     args = p.parse_args()
     if args.report:
-        print(report(args.report))
+        tables = report(args.report)
+        if args.report_out:
+            header = provenance_header(f"Fidelity tables from `{args.report.name}`", extra=[
+                "Tables regenerated from the raw results file; each row there names the commit, machine and "
+                "load it ran at (rows older than that field do not).  "])
+            args.report_out.write_text(header + "\n" + tables.replace("### ", "## ") + "\n")
+            print(f"wrote {args.report_out}")
+        else:
+            print(tables)
         return
     args.out.parent.mkdir(parents=True, exist_ok=True)
     print(f"# torch {torch.__version__}, {platform.processor() or platform.machine()}, threads={args.threads}, "
           f"variant={args.variant}", flush=True)
 
+    commit = git_commit()
+    done: set[tuple] = set()
+    if args.out.exists():
+        for line in args.out.read_text().splitlines():
+            if line.strip():
+                r = json.loads(line)
+                if r.get("commit") == commit:
+                    done.add((r["dataset"], r["variant"], r["seed"], r["method"]))
+
     def emit(row: dict) -> None:
+        row.update(commit=commit, machine=machine(), load1=round(load_average()[0], 2),
+                   time=time.strftime("%Y-%m-%dT%H:%M:%S"), command=" ".join(sys.argv))
         with args.out.open("a") as f:
             f.write(json.dumps(row) + "\n")
         print(f"{row['dataset']} seed={row['seed']} {row['method']:9s} acc={row['acc']:.4f} nmi={row['nmi']:.4f} "
@@ -232,6 +271,9 @@ def main() -> None:
     for name in args.datasets:
         X, y = load_dataset(name, args.usps)
         for seed in args.seeds:
+            if all((name, args.variant, seed, m) in done for m in args.methods):
+                print(f"{name} seed={seed}: recorded at {commit}, skipped", flush=True)
+                continue
             run_seed(name, X, y, seed, args, emit)
 
 
