@@ -53,64 +53,79 @@ MODULES: dict[str, list[str]] = {
     "src/seglab/text/aggregate.py": ["tests/test_text_aggregate.py", "tests/test_boundaries_text.py"],
 }
 
-#: name -> (file, exact text, replacement, what it breaks)
-PLANTED: dict[str, tuple[str, str, str, str]] = {
+E2E = "tests/test_e2e_values.py"
+DEC_TESTS = ["tests/test_dec_behaviour.py", "tests/test_models_deep.py", E2E]
+FEATURE_TESTS = ["tests/test_features.py", "tests/test_boundaries_features.py"]
+VALIDATION_TESTS = ["tests/test_data_validation.py", "tests/test_boundaries_validation.py"]
+TEXT_TESTS = ["tests/test_text_aggregate.py", "tests/test_boundaries_text.py"]
+
+#: name -> (file, exact text, replacement, what it breaks, the default-suite test files run on it)
+PLANTED: dict[str, tuple[str, str, str, str, list[str]]] = {
     "truth shifted by one row in train.run": (
         "src/seglab/train.py",
         "truth = None if data.truth is None else np.asarray(data.truth)",
         "truth = None if data.truth is None else np.roll(np.asarray(data.truth), 1)",
         "ground truth misaligned with customers by one row inside the run",
+        [E2E, "tests/test_train_e2e.py"],
     ),
     "target distribution normalised over the wrong axis": (
         "src/seglab/models/losses.py",
         "return weight / weight.sum(dim=1, keepdim=True)",
         "return weight / weight.sum(dim=0, keepdim=True)",
         "DEC's p normalised over customers instead of clusters",
+        DEC_TESTS,
     ),
     "cluster frequency over the wrong axis": (
         "src/seglab/models/losses.py",
         "weight = q.pow(2) / q.sum(dim=0, keepdim=True).clamp_min(_EPS)",
         "weight = q.pow(2) / q.sum(dim=1, keepdim=True).clamp_min(_EPS)",
         "f_j summed over clusters (always 1): p = q^2 renormalised, no frequency balance",
+        DEC_TESTS,
     ),
     "spend_trend window boundary (recent window closed at W)": (
         "src/seglab/features/build.py",
         "recent = orders[\"amount\"].where(age < window, 0.0)",
         "recent = orders[\"amount\"].where(age <= window, 0.0)",
         "a purchase exactly W days old counted in both windows",
+        FEATURE_TESTS,
     ),
     "spend_trend window boundary (past window open at W)": (
         "src/seglab/features/build.py",
         "past = orders[\"amount\"].where((age >= window) & (age < 2 * window), 0.0)",
         "past = orders[\"amount\"].where((age > window) & (age < 2 * window), 0.0)",
         "a purchase exactly W days old counted in neither window",
+        FEATURE_TESTS,
     ),
     "infinity check removed from numeric validation": (
         "src/seglab/data/validate.py",
         "if np.isinf(out.to_numpy()).any():",
         "if False:",
         "inf amounts pass validation",
+        VALIDATION_TESTS,
     ),
     "negative-share threshold inclusive": (
         "src/seglab/text/aggregate.py",
         "df[\"neg\"] = (df[\"s\"] < negative_threshold).astype(float)",
         "df[\"neg\"] = (df[\"s\"] <= negative_threshold).astype(float)",
         "a review scored exactly at the threshold counted as negative",
+        TEXT_TESTS,
     ),
     "negative-share threshold ignored": (
         "src/seglab/text/aggregate.py",
         "df[\"neg\"] = (df[\"s\"] < negative_threshold).astype(float)",
         "df[\"neg\"] = (df[\"s\"] < 0.0).astype(float)",
         "text.negative_threshold has no effect",
+        TEXT_TESTS,
     ),
     "category-share block dropped from the features": (
         "src/seglab/features/build.py",
         "        if shares is not None:\n            parts.append(shares)",
         "        if False:\n            parts.append(shares)",
         "the cat_share_* columns never reach the model",
+        [E2E, *FEATURE_TESTS],
     ),
 }
-DEFAULT_PLANTED_TESTS = ["tests", "-p", "no:cacheprovider", "-q", "-x"]
+PYTEST_OPTS = ["-p", "no:cacheprovider", "-q"]
 
 
 def make_copy(dest: Path, worktree: bool) -> None:
@@ -142,23 +157,29 @@ def child_env(copy: Path) -> dict[str, str]:
 
 
 # --- planted bugs ---------------------------------------------------------------------------------
-def run_planted(records: RawRecords, tests: list[str], worktree: bool, names: list[str]) -> None:
-    for name in names:
-        file, old, new, _ = PLANTED[name]
+CONTROL = "(none: control run on the unchanged copy)"
+
+
+def run_planted(records: RawRecords, override: list[str] | None, worktree: bool, names: list[str]) -> None:
+    every = list(dict.fromkeys(f for n in names for f in PLANTED[n][4]))
+    for name in [CONTROL, *names]:
+        file, old, new, _, files = PLANTED[name] if name != CONTROL else ("", "", "", "", every)
+        tests = override or [*files, *PYTEST_OPTS]
         key = {"kind": "planted", "bug": name, "tests": tests}
         if records.done(key):
             continue
         with tempfile.TemporaryDirectory(prefix="seglab-planted-") as tmp:
             copy = Path(tmp) / "tree"
             make_copy(copy, worktree)
-            path = copy / file
-            text = path.read_text()
-            if text.count(old) != 1:
-                records.add(key, {"error": f"the text to replace occurs {text.count(old)} times in {file}"})
-                continue
-            path.write_text(text.replace(old, new))
+            if name != CONTROL:
+                path = copy / file
+                text = path.read_text()
+                if text.count(old) != 1:
+                    records.add(key, {"error": f"the text to replace occurs {text.count(old)} times in {file}"})
+                    continue
+                path.write_text(text.replace(old, new))
             t0, load = time.perf_counter(), load_average()[0]
-            proc = subprocess.run([sys.executable, "-m", "pytest", *tests, "-rf"], cwd=copy, env=child_env(copy),
+            proc = subprocess.run([sys.executable, "-m", "pytest", *tests, "-rfE"], cwd=copy, env=child_env(copy),
                                   capture_output=True, text=True)
             failed = sorted({line.split(" ")[1] for line in proc.stdout.splitlines()
                              if line.startswith(("FAILED ", "ERROR "))})
@@ -240,17 +261,17 @@ def write_report(records: RawRecords, out: Path, notes: Path | None) -> None:
                "`experiments/mutation_runs.jsonl`. Each row names the commit it ran at.  "])]
     if planted:
         lines += ["## Planted bugs (issue 11)", "",
-                  "Each bug is written into a fresh copy of the tree and the test selection shown runs there "
-                  "(`-x`: it stops at the first failure, so one failing test is listed per bug unless more "
-                  "failed before pytest stopped).", "",
+                  "Each bug is written into a fresh copy of the committed tree and the default-suite test files "
+                  "shown run there; every test that failed is listed.", "",
                   "| bug | what it breaks | tests run | failing test(s) | commit |", "|---|---|---|---|---|"]
-        for r in sorted(planted, key=lambda r: list(PLANTED).index(r["key"]["bug"])
-                        if r["key"]["bug"] in PLANTED else 99):
+        order = [CONTROL, *PLANTED]
+        for r in sorted(planted, key=lambda r: order.index(r["key"]["bug"]) if r["key"]["bug"] in order else 99):
             res = r["result"]
             failed = ", ".join(f"`{t}`" for t in res.get("failed", [])) or (
-                f"**none** ({res['error']})" if "error" in res else "**none: not caught**")
-            what = PLANTED.get(r["key"]["bug"], ("", "", "", ""))[3]
-            tests = " ".join(t for t in r["key"]["tests"] if t not in ("-p", "no:cacheprovider", "-q", "-x"))
+                f"**none** ({res['error']})" if "error" in res else
+                "none (as it should)" if r["key"]["bug"] == CONTROL else "**none: not caught**")
+            what = PLANTED[r["key"]["bug"]][3] if r["key"]["bug"] in PLANTED else ""
+            tests = " ".join(t for t in r["key"]["tests"] if t not in PYTEST_OPTS)
             lines.append(f"| {r['key']['bug']} | {what} | `{tests}` | {failed} | {r['commit']} |")
         lines.append("")
     if mut:
@@ -304,8 +325,9 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--planted", nargs="*", default=None, metavar="BUG",
                    help="run the planted bugs (all when no name is given)")
-    p.add_argument("--planted-tests", nargs="+", default=DEFAULT_PLANTED_TESTS,
-                   help="pytest arguments for the planted-bug runs (default: the whole default suite, -x)")
+    p.add_argument("--planted-tests", nargs="+", default=None,
+                   help="pytest arguments for every planted-bug run (default: each bug's own test files, "
+                        "all of them in the default suite, e.g. 'tests -x' for the whole suite)")
     p.add_argument("--modules", nargs="*", default=None, help="modules to mutate ('all' = the five of MODULES)")
     p.add_argument("--max-children", type=int, default=1, help="mutmut workers (1 on a shared 2-core machine)")
     p.add_argument("--worktree", action="store_true", help="copy the tracked files as on disk, not HEAD")
