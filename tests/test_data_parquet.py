@@ -92,8 +92,10 @@ def test_real_corpora_give_sentences_for_every_rating(shared_data_dir):
 
 def test_resolve_files(tmp_path):
     (tmp_path / "d" / "sub").mkdir(parents=True)
-    for name in ("d/b.parquet", "d/sub/a.parquet", "d/_SUCCESS", "d/.hidden.parquet"):
-        (tmp_path / name).write_bytes(b"x")
+    for name in ("d/b.parquet", "d/sub/a.parquet", "d/.hidden.parquet"):
+        pd.DataFrame({"x": [1]}).to_parquet(tmp_path / name)
+    pd.DataFrame({"x": pd.Series([], dtype="int64")}).to_parquet(tmp_path / "d" / "empty.parquet")  # as Spark writes
+    (tmp_path / "d" / "_SUCCESS").write_bytes(b"")
     assert [p.name for p in resolve_files(tmp_path / "d")] == ["b.parquet", "a.parquet"]
     assert [p.name for p in resolve_files(str(tmp_path / "d" / "*.parquet"))] == ["b.parquet"]
     with pytest.raises(DataValidationError, match="no data file matches"):

@@ -15,7 +15,7 @@ from seglab.data import TransactionsSource
 from seglab.data.lazy import RAW_VIEW
 from seglab.data.sql_engines import java_available
 from seglab.data.sql_input import InputSpec, column_kind, validate_input
-from seglab.errors import DataValidationError
+from seglab.errors import ConfigError, DataValidationError
 from seglab.features import build_features
 
 
@@ -70,3 +70,24 @@ def test_spark_runs_the_input_checks_with_the_pandas_message(spark_runner, tmp_p
         validate_input(spark_runner, spec, raw=RAW_VIEW)
     assert str(spark_err.value) == str(pandas_err.value)
     assert spark_err.value.rows == [3] and spark_err.value.examples == ["n/a"]
+
+
+def test_cluster_job_writes_the_features_data_features_reads(spark_runner, tmp_path):
+    from seglab.data import FeaturesSource
+    from seglab.features.spark_job import feature_table
+
+    (tmp_path / "tx").mkdir()
+    tx = edge_frame()
+    tx.iloc[:7].to_parquet(tmp_path / "tx" / "a.parquet", index=False)  # nanoseconds: integers on Spark
+    with pytest.raises(ConfigError, match="date_unit"):
+        feature_table(spark_runner.spark, str(tmp_path / "tx"))
+    tx.iloc[:7].to_parquet(tmp_path / "tx" / "a.parquet", index=False, coerce_timestamps="us")  # as Spark writes
+    tx.iloc[7:].to_parquet(tmp_path / "tx" / "b.parquet", index=False, coerce_timestamps="us")
+    table = feature_table(spark_runner.spark, str(tmp_path / "tx"), as_of=str(AS_OF.date()), quantity="quantity",
+                          category="category", top_categories=2)
+    table.write.parquet(str(tmp_path / "features"))
+    data = FeaturesSource(path=str(tmp_path / "features")).load()
+    got = build_features(data)
+    expected = build_features(edge_data(), engine="pandas", top_categories=2, attributes="none")
+    expected = expected.drop(index="none")  # the cluster job sees customers with transactions only
+    assert_same_features(expected, got.loc[expected.index])

@@ -3,8 +3,8 @@
 A directory means every data file under it (recursively; Parquet, or CSV/TSV, not both kinds
 mixed), a glob (``orders/2024-*.parquet``) every match; both in sorted path order, which is the
 order of the rows ("first appearance" of a customer, the row numbers in error messages are per
-file). Hidden files and Spark/Hadoop markers (``_SUCCESS``, ``.crc``) are skipped, so a folder
-written by Spark reads as is.
+file). Hidden files, Spark/Hadoop markers (``_SUCCESS``, ``.crc``) and Parquet files without rows
+(Spark writes one per empty partition) are skipped, so a folder written by Spark reads as is.
 """
 
 from __future__ import annotations
@@ -54,4 +54,10 @@ def resolve_files(path: str | Path, what: str = "data file") -> list[Path]:
             f"{what}: mixes Parquet and text files; point at one kind (e.g. a glob such as dir/*.parquet)",
             file=text,
         )
+    if kinds == {True}:
+        # Spark writes a part file per partition, empty ones included: they hold no rows to read
+        import pyarrow.parquet as pq
+
+        with_rows = [f for f in files if pq.ParquetFile(f).metadata.num_rows > 0]
+        files = with_rows or files[:1]
     return files

@@ -19,6 +19,7 @@ from __future__ import annotations
 import atexit
 import importlib
 import os
+import re
 import shutil
 import tempfile
 import warnings
@@ -138,8 +139,8 @@ class SparkRunner:
 
     dialect = SPARK
 
-    def __init__(self, master: str = "local[*]", driver_memory: str = "2g", temp_dir: str | None = None):
-        self.spark = spark_session(master, driver_memory)
+    def __init__(self, master: str = "local[*]", driver_memory: str = "2g", temp_dir: str | None = None, session=None):
+        self.spark = session if session is not None else spark_session(master, driver_memory)
         self.temp_dir = tempfile.mkdtemp(prefix="seglab-spark-", dir=temp_dir)
         self._n = 0
 
@@ -163,6 +164,23 @@ class SparkRunner:
             raise ConfigError("no files to read")
         df.createOrReplaceTempView(name)
 
+    def register_path(self, name: str, path: str) -> tuple[list[str], dict[str, str]]:
+        """A view over every Parquet file under ``path`` (any URI Spark reads: s3a://, hdfs://),
+        with ``_file``/``_row``; returns the files (sorted) and each column's kind."""
+        from pyspark.sql import functions as F
+
+        from seglab.data.sql_input import column_kind
+
+        df = self.spark.read.parquet(path)
+        kinds = {f.name: column_kind(_arrow_type(f.dataType)) for f in df.schema.fields}
+        # inputFiles() says file:///x where _metadata.file_path says file:/x: compare both as file:/x
+        files = sorted(re.sub(r"^file:/+", "file:/", f) for f in df.inputFiles())
+        index = self.spark.createDataFrame([(f, i) for i, f in enumerate(files)], "_path string, _file int")
+        df = df.select("*", F.regexp_replace(F.col("_metadata.file_path"), "^file:/+", "file:/").alias("_path"),
+                       F.col("_metadata.row_index").alias("_row"))
+        df.join(F.broadcast(index), "_path").drop("_path").createOrReplaceTempView(name)
+        return files, kinds
+
     def register_frame(self, name: str, frame: pd.DataFrame) -> None:
         path = self._tmp()
         os.makedirs(path)
@@ -183,3 +201,13 @@ class SparkRunner:
 
     def close(self) -> None:
         shutil.rmtree(self.temp_dir, ignore_errors=True)
+
+
+def _arrow_type(spark_type) -> pa.DataType:
+    """The Arrow type seglab's column kinds are defined on, for a Spark SQL type."""
+    name = type(spark_type).__name__
+    return {"StringType": pa.string(), "VarcharType": pa.string(), "CharType": pa.string(),
+            "BooleanType": pa.bool_(), "ByteType": pa.int8(), "ShortType": pa.int16(), "IntegerType": pa.int32(),
+            "LongType": pa.int64(), "FloatType": pa.float32(), "DoubleType": pa.float64(),
+            "DecimalType": pa.float64(), "TimestampType": pa.timestamp("us"), "TimestampNTZType": pa.timestamp("us"),
+            "DateType": pa.date32()}.get(name, pa.null())

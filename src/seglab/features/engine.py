@@ -63,6 +63,20 @@ def ranked_categories(counts: list[tuple]) -> list[str]:
     return [str(c) for c, _ in sorted(counts, key=lambda r: (-int(r[1]), str(r[0])))]
 
 
+def feature_query(runner, view: str, *, dedupe: bool, as_of: pd.Timestamp, top_categories: int,
+                  trend_window_days: float, category_weight: str) -> tuple[str, list[str], bool, int]:
+    """Rank the categories of ``view`` on ``runner``, then the feature query: ``(sql, kept
+    categories, whether the rest is pooled, number of categories)``."""
+    ranked = ranked_categories(runner.rows(category_counts_sql(view, dedupe)))
+    top = int(top_categories)
+    kept = [] if len(ranked) <= 1 or top == 0 else ranked[:top]
+    pooled = bool(kept) and len(ranked) > top
+    as_of_us = int((pd.Timestamp(as_of) - pd.Timestamp(0)) // pd.Timedelta(microseconds=1))
+    sql = transaction_features_sql(runner.dialect, view, as_of_us=as_of_us, window_days=float(trend_window_days),
+                                   kept=kept, pooled=pooled, weight=category_weight, dedupe=dedupe)
+    return sql, kept, pooled, len(ranked)
+
+
 def sql_transaction_features(
     tx, ids: pd.Index, as_of: pd.Timestamp, *, engine: str, top_categories: int, trend_window_days: float,
     category_weight: str, info: dict, options: dict | None = None,
@@ -82,19 +96,15 @@ def sql_transaction_features(
             runner.execute(f"CREATE OR REPLACE TEMP VIEW {TX_VIEW} AS SELECT customer_id, "
                            f"{d.epoch_us('timestamp')} AS ts_us, amount, quantity, category FROM seglab_frame")
             dedupe, data_start, text_ids = False, tx["timestamp"].min(), False
-        ranked = ranked_categories(runner.rows(category_counts_sql(TX_VIEW, dedupe)))
-        top = int(top_categories)
-        kept = [] if len(ranked) <= 1 or top == 0 else ranked[:top]
-        pooled = bool(kept) and len(ranked) > top
-        as_of_us = int((as_of - pd.Timestamp(0)) // pd.Timedelta(microseconds=1))
-        out = runner.frame(transaction_features_sql(
-            d, TX_VIEW, as_of_us=as_of_us, window_days=float(trend_window_days), kept=kept, pooled=pooled,
-            weight=category_weight, dedupe=dedupe))
+        sql, kept, pooled, n_categories = feature_query(
+            runner, TX_VIEW, dedupe=dedupe, as_of=as_of, top_categories=top_categories,
+            trend_window_days=trend_window_days, category_weight=category_weight)
+        out = runner.frame(sql)
     finally:
         runner.close()
     info["top_categories"] = kept
     if kept:
-        info["n_categories_pooled_as_other"] = max(0, len(ranked) - top)
+        info["n_categories_pooled_as_other"] = max(0, n_categories - int(top_categories))
     info["n_transactions_used"] = int(out["n_lines"].sum())
     if dedupe:
         info["transactions_duplicates_dropped"] = int(out["n_rows"].sum() - out["n_lines"].sum())
