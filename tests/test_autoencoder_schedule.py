@@ -8,7 +8,8 @@ import torch
 from sklearn.base import clone
 
 from seglab.models.ae_kmeans import AEKMeans
-from seglab.models.autoencoder import augment_images, check_augment, make_lr_scheduler
+from seglab.models.augment import augment_images, check_augment
+from seglab.models.autoencoder import make_lr_scheduler
 from seglab.models.dec import DEC, IDEC
 
 TINY = dict(hidden_dims=[8], latent_dim=2, batch_size=32, max_epochs=3, patience=None, n_init=2,

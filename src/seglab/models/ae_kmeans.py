@@ -24,7 +24,12 @@ Pretraining options:
 setting); small networks on shared cores are much faster with 1.
 
 Both use early stopping on the validation reconstruction loss (``val_fraction`` held out,
-``patience`` epochs) and keep the best weights.
+``patience`` validations) and keep the best weights. The budget is ``max_epochs`` epochs or
+``pretrain_steps`` optimisation steps, whichever comes first (None: epochs only): an epoch budget
+alone grows with the number of customers, and with it the time and, on seglab's customer
+features, how often k-means on the code lands in a merged-segments solution
+(experiments/scale_tuning.md). ``kmeans_sample_size``: above this many rows the k-means restarts
+run on a seeded sample and every row is then assigned (`seglab.models.centres`).
 """
 
 from __future__ import annotations
@@ -36,21 +41,13 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.cluster import KMeans
-from threadpoolctl import threadpool_limits
 from torch import nn
 
-from seglab.models.autoencoder import (
-    build_mlp_autoencoder,
-    clone_module,
-    encode,
-    predict_device,
-    pretrain_autoencoder,
-    seed_all,
-    torch_threads,
-)
+from seglab.models.autoencoder import build_mlp_autoencoder, pretrain_autoencoder
 from seglab.models.base import ClusterModel
+from seglab.models.centres import kmeans_centres
 from seglab.models.losses import soft_assignment
+from seglab.models.runtime import _plain, clone_module, encode, predict_device, seed_all, torch_threads
 
 #: Named architectures: ``preset="paper"`` is DEC/IDEC's d-500-500-2000-10.
 PRESETS: dict[str, dict[str, Any]] = {
@@ -80,6 +77,7 @@ class AEKMeans(ClusterModel):
         weight_decay: float = 0.0,
         batch_size: int = 256,
         max_epochs: int = 100,
+        pretrain_steps: int | None = None,
         patience: int | None = 10,
         val_fraction: float = 0.1,
         pretrain: str = "end_to_end",
@@ -88,6 +86,7 @@ class AEKMeans(ClusterModel):
         layerwise_epochs: int = 50,
         preset: str | None = None,
         n_init: int = 20,
+        kmeans_sample_size: int | None = 100_000,
         alpha: float = 1.0,
         num_threads: int | None = None,
         random_state: int = 0,
@@ -105,6 +104,7 @@ class AEKMeans(ClusterModel):
         self.weight_decay = weight_decay
         self.batch_size = batch_size
         self.max_epochs = max_epochs
+        self.pretrain_steps = pretrain_steps
         self.patience = patience
         self.val_fraction = val_fraction
         self.pretrain = pretrain
@@ -113,6 +113,7 @@ class AEKMeans(ClusterModel):
         self.layerwise_epochs = layerwise_epochs
         self.preset = preset
         self.n_init = n_init
+        self.kmeans_sample_size = kmeans_sample_size
         self.alpha = alpha
         self.num_threads = num_threads
         self.random_state = random_state
@@ -144,17 +145,18 @@ class AEKMeans(ClusterModel):
         self._report = {"fit/pretrain_seconds": time.perf_counter() - t0, **self.pretrain_report_}
         t1 = time.perf_counter()
         Z = self.transform(X)
-        # One OpenMP thread: scikit-learn's Lloyd reduces per-thread partial sums under a lock, so
-        # with several threads the float order (and, rarely, the labels) depends on thread timing.
-        with threadpool_limits(limits=1, user_api="openmp"):
-            km = KMeans(n_clusters=self.n_clusters, n_init=self.n_init, random_state=self.random_state).fit(Z)
-        self.init_labels_ = km.labels_.astype(int)
-        self.cluster_centers_ = km.cluster_centers_.astype(np.float32)
-        self._report["fit/kmeans_inertia"] = float(km.inertia_)
+        self.init_labels_, self.cluster_centers_, inertia = self._initial_partition(X, Z)
+        self._report["fit/kmeans_inertia"] = inertia
         self._report["fit/kmeans_seconds"] = time.perf_counter() - t1
+        del Z
         self._cluster(X)
         self._report.update(self._degeneracy_report(self.labels_))
         return self
+
+    def _initial_partition(self, X: np.ndarray, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+        """``(labels, latent centres, inertia)``: k-means on the latent code ``Z``."""
+        return kmeans_centres(Z, int(self.n_clusters), n_init=int(self.n_init), random_state=self.random_state,
+                              sample_size=self.kmeans_sample_size, label="k-means on the latent")
 
     def _cluster(self, X: np.ndarray) -> None:
         """Second stage; AE+k-means keeps the k-means labels (DEC overrides this)."""
@@ -176,6 +178,7 @@ class AEKMeans(ClusterModel):
         )
         common = dict(
             lr=self.lr, weight_decay=self.weight_decay, batch_size=self.batch_size, patience=self.patience,
+            max_steps=self.pretrain_steps,
             val_fraction=self.val_fraction, noise_kind=self.noise_kind, seed=self.random_state,
             trainer_kwargs=self.trainer_kwargs,
         )
@@ -267,8 +270,6 @@ class AEKMeans(ClusterModel):
         state = super().__getstate__()
         tk = state.get("trainer_kwargs")
         if tk is not None:
-            from seglab.models.autoencoder import _plain
-
             state["trainer_kwargs"] = {k: v for k, v in _plain(tk).items() if _is_plain(v)}
         return state
 

@@ -1,4 +1,4 @@
-"""The MLP autoencoder every deep seglab model starts from, and the Lightning plumbing around it.
+"""The MLP autoencoder every deep seglab model starts from, and its pretraining.
 
 One place for the parts AE+k-means, DEC, IDEC (and later families) share:
 
@@ -9,23 +9,26 @@ One place for the parts AE+k-means, DEC, IDEC (and later families) share:
   ``pretrain/val_loss``;
 - ``pretrain_autoencoder``: seeded train/validation split, ``EarlyStopping`` on the validation
   reconstruction loss, the best weights restored at the end (not the last ones), and a small
-  report (``fit/pretrain_epochs``, ``fit/pretrain_val_loss``);
-- ``make_trainer``: a Lightning ``Trainer`` from the user's ``trainer_kwargs`` (``conf/trainer/*``
-  plus the ``logger`` list and ``default_root_dir`` that ``seglab.train.run`` adds) merged over quiet
-  defaults, so the models also work with ``trainer_kwargs=None`` in plain Python;
-- ``encode`` / ``predict_device``: batched inference on the accelerator the user asked for.
+  report (``fit/pretrain_epochs``, ``fit/pretrain_steps``, ``fit/pretrain_val_loss``).
 
-The LightningModules here call no ``save_hyperparameters``: several Trainers share one MLflow
-logger in a run and MLflow refuses a param logged twice with another value (see DESIGN.md).
+The budget is ``max_epochs`` or ``max_steps`` optimisation steps, whichever comes first. An
+epoch-only budget grows with the data (100 epochs are 1,800 steps on 5,000 customers and 35,000
+on 10^5), and with it the time and how far the autoencoder drifts from a code k-means can use
+(experiments/scale_tuning.md); a step budget does not. When the step budget binds, validation
+(early stopping, best weights) runs every ``max_steps / 100`` steps instead of once per epoch,
+so ``patience`` counts a fixed amount of training whatever the data size, and the learning-rate
+schedule runs over the steps.
+
+Trainers and batched inference live in `seglab.models.runtime`, the index-batch loaders in
+`seglab.models.batches`. The LightningModules here call no ``save_hyperparameters``: several
+Trainers share one MLflow logger in a run and MLflow refuses a param logged twice with another value.
 """
 
 from __future__ import annotations
 
-import contextlib
-import copy
 import logging
-import warnings
-from collections.abc import Iterator, Mapping, Sequence
+import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import lightning as L
@@ -33,7 +36,18 @@ import numpy as np
 import torch
 from lightning.pytorch.callbacks import Callback, EarlyStopping
 from torch import nn
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import DataLoader
+
+from seglab.models.augment import check_augment, maybe_augment
+from seglab.models.batches import index_loader
+from seglab.models.fit_progress import FitProgress
+from seglab.models.runtime import make_trainer, quiet_lightning
+
+log = logging.getLogger("seglab")
+
+#: Validation rows kept at most: the held-out split only measures the reconstruction error, and
+#: 10,000 rows do that to about 1%; beyond them held-out rows would just be withheld from training.
+MAX_VALIDATION_ROWS = 10_000
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU,
@@ -44,22 +58,6 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
     "tanh": nn.Tanh,
     "sigmoid": nn.Sigmoid,
 }
-
-#: Trainer settings seglab applies unless the caller's ``trainer_kwargs`` say otherwise.
-TRAINER_DEFAULTS: dict[str, Any] = {
-    "accelerator": "auto",
-    "devices": 1,
-    "logger": False,
-    "enable_checkpointing": False,
-    "enable_progress_bar": False,
-    "enable_model_summary": False,
-    "deterministic": True,
-}
-
-# Keys a caller may pass that are not Trainer arguments (silently ignored would hide typos, so
-# only these few are dropped).
-_NOT_TRAINER_KEYS = {"_target_", "name"}
-
 
 # --------------------------------------------------------------------------------------------
 # Architecture
@@ -114,45 +112,6 @@ def corrupt(x: torch.Tensor, noise: float, kind: str = "dropout") -> torch.Tenso
     raise ValueError(f"unknown noise kind {kind!r}; choose 'dropout' or 'gaussian'")
 
 
-#: Data augmentations for image inputs (flattened rows of an ``image_shape`` image).
-AUGMENTS = ("none", "affine")
-
-
-def check_augment(augment: str | None, image_shape: Sequence[int] | None) -> str:
-    name = "none" if augment is None else str(augment).lower()
-    if name not in AUGMENTS:
-        raise ValueError(f"unknown augment {augment!r}; choose one of {list(AUGMENTS)}")
-    if name != "none" and (image_shape is None or len(tuple(image_shape)) != 2):
-        raise ValueError(f"augment={name!r} needs image_shape=(height, width) of the flattened images")
-    return name
-
-
-def augment_images(x: torch.Tensor, image_shape: Sequence[int], max_shift: float = 0.1,
-                   max_rotate: float = 10.0) -> torch.Tensor:
-    """Random affine jitter of flattened images, as DEC-DA (Guo et al. 2018) does with Keras's
-    ``ImageDataGenerator(width_shift_range=0.1, height_shift_range=0.1, rotation_range=10)``:
-    each row is rotated by U(-max_rotate, max_rotate) degrees and shifted by U(-max_shift,
-    max_shift) of its width/height (bilinear, zeros outside). Uses torch's global RNG."""
-    h, w = (int(v) for v in image_shape)
-    n = x.shape[0]
-    if x.shape[1] != h * w:
-        raise ValueError(f"augment: rows have {x.shape[1]} features, image_shape {h}x{w} needs {h * w}")
-    theta = (torch.rand(n, device=x.device) * 2 - 1) * (max_rotate * torch.pi / 180.0)
-    shift = (torch.rand(n, 2, device=x.device) * 2 - 1) * (2 * max_shift)  # grid coords span [-1, 1]
-    cos, sin = torch.cos(theta), torch.sin(theta)
-    mat = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
-    grid = nn.functional.affine_grid(mat.to(x.dtype), [n, 1, h, w], align_corners=False)
-    out = nn.functional.grid_sample(x.view(n, 1, h, w), grid, mode="bilinear", padding_mode="zeros",
-                                    align_corners=False)
-    return out.reshape(n, h * w)
-
-
-def maybe_augment(x: torch.Tensor, augment: str, image_shape: Sequence[int] | None) -> torch.Tensor:
-    if augment == "none" or image_shape is None:
-        return x
-    return augment_images(x, image_shape)
-
-
 # --------------------------------------------------------------------------------------------
 # Pretraining
 # --------------------------------------------------------------------------------------------
@@ -169,7 +128,8 @@ class AutoencoderModule(L.LightningModule):
         noise_kind: str = "dropout",
         stage: str = "pretrain",
         lr_schedule: str = "constant",
-        schedule_epochs: int = 100,
+        schedule_length: int = 100,
+        schedule_interval: str = "epoch",
         augment: str = "none",
         image_shape: Sequence[int] | None = None,
     ):
@@ -182,7 +142,8 @@ class AutoencoderModule(L.LightningModule):
         self.noise_kind = noise_kind
         self.stage = stage
         self.lr_schedule = check_lr_schedule(lr_schedule)
-        self.schedule_epochs = max(int(schedule_epochs), 1)
+        self.schedule_length = max(int(schedule_length), 1)
+        self.schedule_interval = schedule_interval
         self.augment = check_augment(augment, image_shape)
         self.image_shape = None if image_shape is None else tuple(int(v) for v in image_shape)
 
@@ -203,13 +164,14 @@ class AutoencoderModule(L.LightningModule):
 
     def configure_optimizers(self) -> Any:
         opt = torch.optim.Adam(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)
-        scheduler = make_lr_scheduler(opt, self.lr_schedule, self.schedule_epochs)
+        scheduler = make_lr_scheduler(opt, self.lr_schedule, self.schedule_length)
         if scheduler is None:
             return opt
-        return {"optimizer": opt, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": scheduler, "interval": self.schedule_interval}}
 
 
-#: Learning-rate schedules of the pretraining (per epoch, over ``max_epochs``).
+#: Learning-rate schedules of the pretraining (per epoch over ``max_epochs``, or per step over
+#: the step budget when that binds).
 LR_SCHEDULES = ("constant", "cosine", "step")
 
 
@@ -220,22 +182,23 @@ def check_lr_schedule(name: str) -> str:
     return name
 
 
-def make_lr_scheduler(opt: torch.optim.Optimizer, schedule: str, epochs: int) -> Any:
-    """``constant``: None; ``cosine``: lr -> 0 along a half cosine over ``epochs``; ``step``: lr x 0.1
-    at 2/3 of ``epochs`` (the DEC paper's "divided by 10" step, placed once)."""
+def make_lr_scheduler(opt: torch.optim.Optimizer, schedule: str, length: int) -> Any:
+    """``constant``: None; ``cosine``: lr -> 0 along a half cosine over ``length`` scheduler steps
+    (epochs or optimisation steps); ``step``: lr x 0.1 at 2/3 of ``length`` (the DEC paper's
+    "divided by 10" step, placed once)."""
     schedule = check_lr_schedule(schedule)
-    epochs = max(int(epochs), 1)
+    length = max(int(length), 1)
     if schedule == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=length)
     if schedule == "step":
-        return torch.optim.lr_scheduler.StepLR(opt, step_size=max(1, (2 * epochs) // 3), gamma=0.1)
+        return torch.optim.lr_scheduler.StepLR(opt, step_size=max(1, (2 * length) // 3), gamma=0.1)
     return None
 
 
 class RestoreBestWeights(Callback):
     """Keep an in-memory copy of the weights with the best ``monitor`` value; restore it at the end.
 
-    ``EarlyStopping`` stops ``patience`` epochs after the best epoch; without this the model
+    ``EarlyStopping`` stops ``patience`` validations after the best one; without this the model
     would keep those worse weights (checkpointing to disk is off by default).
     """
 
@@ -243,6 +206,7 @@ class RestoreBestWeights(Callback):
         self.monitor = monitor
         self.best: float = float("inf")
         self.best_epoch: int = -1
+        self.best_step: int = -1
         self._state: dict[str, torch.Tensor] | None = None
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -253,7 +217,7 @@ class RestoreBestWeights(Callback):
             return
         value = float(value)
         if value < self.best:
-            self.best, self.best_epoch = value, trainer.current_epoch
+            self.best, self.best_epoch, self.best_step = value, trainer.current_epoch, trainer.global_step
             self._state = {k: v.detach().clone() for k, v in pl_module.state_dict().items()}
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -261,28 +225,38 @@ class RestoreBestWeights(Callback):
             pl_module.load_state_dict(self._state)
 
 
-def split_indices(n: int, val_fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded train/validation split; no validation set when ``val_fraction`` is 0 or ``n`` tiny."""
+def split_indices(n: int, val_fraction: float, rng: np.random.Generator,
+                  max_val: int | None = MAX_VALIDATION_ROWS) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded train/validation split (at most ``max_val`` validation rows); no validation set when
+    ``val_fraction`` is 0 or ``n`` tiny."""
     n_val = int(round(n * val_fraction)) if val_fraction > 0 else 0
+    if max_val is not None:
+        n_val = min(n_val, int(max_val))
     if n_val < 1 or n - n_val < 2:
         return np.arange(n), np.arange(0)
     perm = rng.permutation(n)
     return np.sort(perm[n_val:]), np.sort(perm[:n_val])
 
 
-def make_loader(
-    *tensors: torch.Tensor, batch_size: int, shuffle: bool, seed: int | None = None, drop_last: bool = False
-) -> DataLoader:
-    """In-memory loader (no worker processes: the data already sits in RAM as tensors)."""
-    generator = torch.Generator().manual_seed(int(seed)) if shuffle and seed is not None else None
-    return DataLoader(
-        TensorDataset(*tensors),
-        batch_size=int(batch_size),
-        shuffle=shuffle,
-        generator=generator,
-        drop_last=drop_last,
-        num_workers=0,
-    )
+def make_loader(*tensors: torch.Tensor, batch_size: int, shuffle: bool, seed: int | None = None,
+                drop_last: bool = False, rows: np.ndarray | None = None) -> DataLoader:
+    """In-memory index-batch loader over ``rows`` (default all) of ``tensors`` (`seglab.models.batches`)."""
+    return index_loader(*tensors, batch_size=batch_size, rows=rows, shuffle=shuffle, seed=seed, drop_last=drop_last)
+
+
+def step_budget(n_batches: int, max_epochs: int, max_steps: int | None) -> dict[str, Any]:
+    """Trainer arguments of a budget of ``max_epochs`` epochs or ``max_steps`` steps, whichever is
+    smaller, with ``bound`` = ``"steps"`` when the step budget is the smaller one.
+
+    A step-bound fit validates every ``max_steps / 100`` steps (at most once per epoch) so early
+    stopping's patience means the same amount of training at any data size.
+    """
+    epoch_steps = int(max_epochs) * max(int(n_batches), 1)
+    if max_steps is None or int(max_steps) <= 0 or int(max_steps) >= epoch_steps:
+        return {"max_epochs": int(max_epochs), "max_steps": -1, "bound": "epochs", "total_steps": epoch_steps}
+    val_every = max(1, min(int(n_batches), math.ceil(int(max_steps) / 100)))
+    return {"max_epochs": int(max_epochs), "max_steps": int(max_steps), "bound": "steps",
+            "total_steps": int(max_steps), "val_check_interval": val_every, "check_val_every_n_epoch": None}
 
 
 def pretrain_autoencoder(
@@ -294,6 +268,7 @@ def pretrain_autoencoder(
     weight_decay: float = 0.0,
     batch_size: int = 256,
     max_epochs: int = 100,
+    max_steps: int | None = None,
     patience: int | None = 10,
     val_fraction: float = 0.1,
     noise: float = 0.0,
@@ -304,178 +279,62 @@ def pretrain_autoencoder(
     lr_schedule: str = "constant",
     augment: str = "none",
     image_shape: Sequence[int] | None = None,
+    module_class: type[AutoencoderModule] | None = None,
 ) -> dict[str, float]:
     """Train ``encoder``/``decoder`` in place as an autoencoder on ``X``; return a fit report.
 
-    ``lr_schedule`` (``constant``, ``cosine``, ``step``) decays Adam's ``lr`` per epoch over
-    ``max_epochs`` (see ``make_lr_scheduler``); ``augment="affine"`` jitters each training batch
-    of flattened ``image_shape`` images (``augment_images``; validation stays clean).
+    Budget: ``max_epochs`` epochs or ``max_steps`` optimisation steps (None: no step limit),
+    whichever comes first (``step_budget``). ``lr_schedule`` (``constant``, ``cosine``, ``step``)
+    decays Adam's ``lr`` over that budget (``make_lr_scheduler``); ``augment="affine"`` jitters
+    each training batch of flattened ``image_shape`` images (validation stays clean).
+    ``module_class``: an `AutoencoderModule` subclass with another loss (the multimodal model's).
 
-    Early stopping watches ``{stage}/val_loss`` on a seeded ``val_fraction`` hold-out (clean
-    inputs even when denoising); the best weights are restored at the end. With no validation
-    split (``val_fraction=0``) it runs ``max_epochs`` and reports the final training loss.
+    Early stopping watches ``{stage}/val_loss`` on a seeded ``val_fraction`` hold-out (at most
+    ``MAX_VALIDATION_ROWS``; clean inputs even when denoising); the best weights are restored at
+    the end. With no validation split (``val_fraction=0``) it runs the whole budget and reports the
+    final training loss. Rows are batched by index: ``X`` is not copied when it is float32.
     """
     rng = np.random.default_rng(seed)
     Xt = torch.as_tensor(np.asarray(X, dtype=np.float32))
     tr, va = split_indices(len(Xt), val_fraction, rng)
-    module = AutoencoderModule(encoder, decoder, lr=lr, weight_decay=weight_decay, noise=noise,
-                               noise_kind=noise_kind, stage=stage, lr_schedule=lr_schedule,
-                               schedule_epochs=max_epochs, augment=augment, image_shape=image_shape)
-    train_loader = make_loader(Xt[tr], batch_size=batch_size, shuffle=True, seed=seed)
-    callbacks: list[Callback] = []
+    train_loader = make_loader(Xt, rows=tr, batch_size=batch_size, shuffle=True, seed=seed)
+    n_batches = -(-len(tr) // int(batch_size))  # per epoch, as one process sees them
+    budget = step_budget(n_batches, max_epochs, max_steps)
+    bound = budget.pop("bound")
+    total_steps = budget.pop("total_steps")
+    if bound == "steps":
+        log.info("%s: step budget %d steps binds before max_epochs=%d (%d steps per epoch on %d rows)",
+                 stage, total_steps, int(max_epochs), n_batches, len(tr))
+    module = (module_class or AutoencoderModule)(
+        encoder, decoder, lr=lr, weight_decay=weight_decay, noise=noise, noise_kind=noise_kind, stage=stage,
+        lr_schedule=lr_schedule, schedule_length=total_steps if bound == "steps" else max_epochs,
+        schedule_interval="step" if bound == "steps" else "epoch", augment=augment, image_shape=image_shape)
+    callbacks: list[Callback] = [FitProgress(f"{stage}: autoencoder")]
     val_loader = None
     monitor = f"{stage}/val_loss"
     best: RestoreBestWeights | None = None
     if len(va):
-        val_loader = make_loader(Xt[va], batch_size=max(int(batch_size), 1024), shuffle=False)
+        val_loader = make_loader(Xt, rows=va, batch_size=max(int(batch_size), 1024), shuffle=False)
         best = RestoreBestWeights(monitor)
         callbacks.append(best)
         if patience is not None and patience > 0:
             callbacks.append(EarlyStopping(monitor=monitor, patience=int(patience), mode="min"))
+    else:
+        budget.pop("val_check_interval", None)
+        budget.pop("check_val_every_n_epoch", None)
     trainer = make_trainer(
-        trainer_kwargs, max_epochs=int(max_epochs), callbacks=callbacks, n_batches=len(train_loader),
-        num_sanity_val_steps=0, **({} if val_loader is not None else {"limit_val_batches": 0}),
+        trainer_kwargs, callbacks=callbacks, n_batches=n_batches, num_sanity_val_steps=0, **budget,
+        **({} if val_loader is not None else {"limit_val_batches": 0}),
     )
     with quiet_lightning():
         trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=val_loader)
-    report = {f"fit/{stage}_epochs": float(trainer.current_epoch)}
+    report = {f"fit/{stage}_epochs": float(trainer.current_epoch), f"fit/{stage}_steps": float(trainer.global_step)}
     if best is not None and best.best_epoch >= 0:
         report[f"fit/{stage}_val_loss"] = best.best
         report[f"fit/{stage}_best_epoch"] = float(best.best_epoch + 1)
+        report[f"fit/{stage}_best_step"] = float(best.best_step)
     else:
         report[f"fit/{stage}_train_loss"] = float(trainer.callback_metrics.get(f"{stage}/train_loss", float("nan")))
     encoder.cpu()
     decoder.cpu()
     return report
-
-
-# --------------------------------------------------------------------------------------------
-# Trainer and inference helpers
-# --------------------------------------------------------------------------------------------
-def _plain(trainer_kwargs: Mapping[str, Any] | None) -> dict[str, Any]:
-    if trainer_kwargs is None:
-        return {}
-    try:  # a Hydra DictConfig: resolve it to plain Python, keeping logger objects as they are
-        from omegaconf import DictConfig, OmegaConf
-
-        if isinstance(trainer_kwargs, DictConfig):
-            return dict(OmegaConf.to_container(trainer_kwargs, resolve=True))  # type: ignore[arg-type]
-    except ImportError:  # pragma: no cover - omegaconf is a dependency
-        pass
-    return {k: v for k, v in dict(trainer_kwargs).items()}
-
-
-def make_trainer(
-    trainer_kwargs: Mapping[str, Any] | None,
-    *,
-    callbacks: Sequence[Callback] = (),
-    n_batches: int | None = None,
-    **overrides: Any,
-) -> L.Trainer:
-    """A Trainer from ``TRAINER_DEFAULTS`` < caller's ``trainer_kwargs`` < this call's ``overrides``.
-
-    The caller's callbacks are kept and ours appended; ``log_every_n_steps`` defaults to at most
-    the number of batches per epoch so short epochs still log.
-    """
-    kwargs = {**TRAINER_DEFAULTS, **{k: v for k, v in _plain(trainer_kwargs).items() if k not in _NOT_TRAINER_KEYS}}
-    user_callbacks = list(kwargs.pop("callbacks", None) or [])
-    kwargs.update(overrides)
-    if "log_every_n_steps" not in kwargs and n_batches:
-        kwargs["log_every_n_steps"] = max(1, min(50, int(n_batches)))
-    if kwargs.get("logger") is None:
-        kwargs["logger"] = False
-    with quiet_lightning():
-        return L.Trainer(callbacks=[*user_callbacks, *callbacks], **kwargs)
-
-
-def predict_device(trainer_kwargs: Mapping[str, Any] | None) -> torch.device:
-    """Where inference runs: the GPU when the caller asked for one (or ``auto``) and one exists."""
-    accel = str(_plain(trainer_kwargs).get("accelerator", TRAINER_DEFAULTS["accelerator"])).lower()
-    if accel in {"gpu", "cuda", "auto"} and torch.cuda.is_available():
-        return torch.device("cuda")
-    if accel == "mps" and torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
-
-
-@torch.no_grad()
-def encode(module: nn.Module, X: np.ndarray | torch.Tensor, device: torch.device | str = "cpu",
-           batch_size: int = 4096) -> np.ndarray:
-    """Run ``module`` in eval mode over ``X`` in batches on ``device``; float32 numpy out.
-
-    The module is moved back to where it was and its train/eval mode restored.
-    """
-    Xt = torch.as_tensor(np.asarray(X, dtype=np.float32)) if not isinstance(X, torch.Tensor) else X.float()
-    params = list(module.parameters())
-    home = params[0].device if params else torch.device("cpu")
-    was_training = module.training
-    device = torch.device(device)
-    module.to(device).eval()
-    try:
-        out = [module(Xt[i:i + batch_size].to(device)).cpu() for i in range(0, len(Xt), batch_size)]
-    finally:
-        module.to(home).train(was_training)
-    if not out:
-        return np.zeros((0, 0), dtype=np.float32)
-    return torch.cat(out).numpy()
-
-
-_NOISY_LOGGERS = (
-    "lightning.pytorch.utilities.rank_zero",
-    "lightning.pytorch.accelerators.cuda",
-    "lightning.fabric.utilities.seed",
-    "lightning.pytorch.utilities.seed",
-)
-
-
-@contextlib.contextmanager
-def quiet_lightning() -> Iterator[None]:
-    """Silence Lightning's per-Trainer banners ("GPU available ...") and the num_workers hint.
-
-    seglab's loaders are in-memory tensors, so worker processes would only add overhead.
-    """
-    saved = {}
-    for name in _NOISY_LOGGERS:
-        lg = logging.getLogger(name)
-        saved[name] = lg.level
-        lg.setLevel(logging.WARNING)
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
-            warnings.filterwarnings("ignore", message=r".*is smaller than the logging interval.*")
-            # Lightning 2.6 under torch 2.13 (see DESIGN.md pitfalls): harmless, filtered by message.
-            warnings.filterwarnings("ignore", message=r".*LeafSpec.*")
-            yield
-    finally:
-        for name, level in saved.items():
-            logging.getLogger(name).setLevel(level)
-
-
-@contextlib.contextmanager
-def torch_threads(n: int | None) -> Iterator[None]:
-    """Run the block with ``n`` torch intra-op threads (None: leave the process setting alone).
-
-    Small MLPs gain little from several threads and lose a lot when the cores are shared: on the
-    2-core development machine under load, one pretraining epoch of d-500-500-2000-10 on USPS took
-    5.7 s with 1 thread and 34 s with 2.
-    """
-    if n is None or int(n) <= 0 or int(n) == torch.get_num_threads():
-        yield
-        return
-    saved = torch.get_num_threads()
-    torch.set_num_threads(int(n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(saved)
-
-
-def seed_all(seed: int) -> None:
-    """Seed Python, numpy and torch (what ``lightning.seed_everything`` does), without the banner."""
-    with quiet_lightning():
-        L.seed_everything(int(seed), workers=True, verbose=False)
-
-
-def clone_module(module: nn.Module) -> nn.Module:
-    """A CPU deep copy (used to share one pretrained autoencoder between several models)."""
-    return copy.deepcopy(module).cpu()

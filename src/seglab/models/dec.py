@@ -1,19 +1,28 @@
 """DEC (Xie, Girshick & Farhadi, ICML 2016) and IDEC (Guo, Gao, Liu & Yin, IJCAI 2017).
 
-Both start as ``AEKMeans`` (autoencoder pretraining, then k-means with ``n_init`` restarts in the
-latent space gives the initial centres) and then run a clustering phase, a LightningModule
-(``ClusteringModule``) that fine-tunes the encoder and the centres:
+Both start as ``AEKMeans`` (autoencoder pretraining, then k-means with ``n_init`` restarts gives
+the initial centres) and then run a clustering phase (`seglab.models.clustering_phase`) that
+fine-tunes the encoder and the centres: every ``update_interval`` steps the target p = q²/f is
+recomputed, and training stops when less than ``tol`` of the labels changed over a full pass
+(``fit/stopped_by_tol`` = 1), otherwise after ``cluster_max_epochs`` passes;
 
-- every ``update_interval`` batches the soft assignment q of *all* samples is recomputed, the
-  target p = q²/f (normalised) is frozen until the next update, and the share of labels that
-  changed since the previous update is logged as ``dec/delta_label``; below ``tol`` (default
-  0.001 = 0.1%) training stops (``fit/stopped_by_tol`` = 1), otherwise after ``cluster_max_epochs``;
 - DEC minimises KL(P || Q) and drops the decoder; IDEC minimises MSE(x, x_hat) + gamma * KL(P || Q)
   (the paper's L = L_r + gamma L_c, gamma = 0.1) and keeps the decoder so the embedding keeps
-  the local structure of the data.
+  the local structure of the data;
+- ``init``: where the initial partition comes from. ``latent`` (the papers'): k-means on the
+  pretrained code. ``input``: k-means on the model's input features; the initial centres are the
+  latent means of those clusters. On features where k-means itself is good (seglab's customer
+  features) the latent start is a lottery: in a good share of pretrainings k-means on the code
+  prefers a solution with two segments merged, which self-training cannot undo
+  (experiments/scale_tuning.md); the input start does not depend on the autoencoder's geometry.
+  On raw pixels k-means on the inputs is poor and ``latent`` is the right start;
+- ``cluster_sample_size``: the clustering phase runs on a seeded sample of at most this many
+  rows (None: all). Every target update is a pass over that set, so its cost and the number of
+  steps to settle no longer grow with the data; the final labels are then predicted for every row.
 
-The final labels are argmax q of the fine-tuned model on the training data. Metrics logged
-through Lightning: ``dec/kl``, ``dec/recon`` (IDEC), ``dec/loss``, ``dec/delta_label``.
+The final labels are argmax q of the fine-tuned model on all the training data. Metrics logged
+through Lightning: ``dec/kl``, ``dec/recon`` (IDEC), ``dec/loss``, ``dec/delta_label``;
+``cluster_history_`` keeps the target updates (step, labels changed).
 """
 
 from __future__ import annotations
@@ -22,150 +31,35 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import lightning as L
 import numpy as np
 import torch
-from torch import nn
 
+from seglab.errors import ConfigError
 from seglab.models.ae_kmeans import AEKMeans
-from seglab.models.autoencoder import (
-    augment_images,
-    check_augment,
-    make_loader,
-    make_trainer,
-    quiet_lightning,
-)
-from seglab.models.losses import kl_divergence, reconstruction_loss, soft_assignment, target_distribution
+from seglab.models.augment import check_augment
+from seglab.models.autoencoder import make_loader
+from seglab.models.centres import cluster_means, kmeans_centres
+from seglab.models.clustering_phase import ClusteringModule
+from seglab.models.fit_progress import FitProgress
+from seglab.models.runtime import make_trainer, quiet_lightning
 
-
-class ClusteringModule(L.LightningModule):
-    """DEC/IDEC's clustering phase: KL(P || Q) (+ reconstruction), with periodic target updates.
-
-    ``X`` (all training samples) is held as a non-persistent buffer so that the target update
-    runs on whatever device Lightning put the module on.
-    """
-
-    def __init__(
-        self,
-        encoder: nn.Module,
-        decoder: nn.Module | None,
-        centers: np.ndarray,
-        X: torch.Tensor,
-        *,
-        alpha: float = 1.0,
-        kl_weight: float = 1.0,
-        recon_weight: float = 0.0,
-        lr: float = 0.01,
-        optimizer: str = "sgd",
-        momentum: float = 0.9,
-        update_interval: int = 30,
-        tol: float = 0.001,
-        stage: str = "dec",
-        eval_batch_size: int = 4096,
-        image_shape: Sequence[int] | None = None,
-    ):
-        super().__init__()
-        self.encoder = encoder
-        self.decoder = decoder if recon_weight > 0 else None
-        self.centers = nn.Parameter(torch.as_tensor(np.asarray(centers), dtype=torch.float32).clone())
-        self.register_buffer("X_all", X, persistent=False)
-        self.register_buffer("p_all", torch.zeros(len(X), len(centers)), persistent=False)
-        self.alpha = float(alpha)
-        self.kl_weight = float(kl_weight)
-        self.recon_weight = float(recon_weight)
-        self.lr = float(lr)
-        self.optimizer_name = str(optimizer).lower()
-        self.momentum = float(momentum)
-        self.update_interval = max(int(update_interval), 1)
-        self.tol = float(tol)
-        self.stage = stage
-        self.eval_batch_size = int(eval_batch_size)
-        self.image_shape = None if image_shape is None else tuple(int(v) for v in image_shape)
-        self.prev_labels: torch.Tensor | None = None
-        self.delta_label = float("nan")
-        self.n_target_updates = 0
-        self.stopped_by_tol = False
-
-    # --- target distribution ---------------------------------------------------------------
-    @torch.no_grad()
-    def soft_assign_all(self) -> torch.Tensor:
-        """q for every training sample with the current weights (dropout off)."""
-        was_training = self.training
-        self.eval()
-        try:
-            qs = [soft_assignment(self.encoder(self.X_all[i:i + self.eval_batch_size]), self.centers, self.alpha)
-                  for i in range(0, len(self.X_all), self.eval_batch_size)]
-        finally:
-            self.train(was_training)
-        return torch.cat(qs)
-
-    @torch.no_grad()
-    def update_target(self) -> float:
-        """Recompute p over all samples; return the share of labels changed since the last update."""
-        q = self.soft_assign_all()
-        self.p_all.copy_(target_distribution(q))
-        labels = q.argmax(dim=1)
-        delta = float("nan") if self.prev_labels is None else float((labels != self.prev_labels).float().mean())
-        self.prev_labels = labels
-        self.n_target_updates += 1
-        return delta
-
-    def on_train_epoch_start(self) -> None:
-        # The clustering phase runs without dropout, as in the DEC paper (dropout is a pretraining device).
-        self.encoder.eval()
-        if self.decoder is not None:
-            self.decoder.eval()
-
-    def on_train_batch_start(self, batch: Any, batch_idx: int) -> int | None:
-        if self.global_step % self.update_interval == 0:
-            delta = self.update_target()
-            if not np.isnan(delta):
-                self.delta_label = delta
-                self.log(f"{self.stage}/delta_label", delta, on_step=True, on_epoch=False, batch_size=1)
-                if delta < self.tol:
-                    self.stopped_by_tol = True
-                    self.trainer.should_stop = True
-                    return -1  # skip the rest of this epoch; should_stop ends the fit
-        return None
-
-    # --- optimisation ----------------------------------------------------------------------
-    def training_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> torch.Tensor:
-        x, idx = batch
-        if self.image_shape is not None:
-            # DEC-DA: the loss sees a jittered copy, the target p was computed on the clean image
-            x = augment_images(x, self.image_shape)
-        z = self.encoder(x)
-        q = soft_assignment(z, self.centers, self.alpha)
-        kl = kl_divergence(self.p_all[idx], q)
-        loss = self.kl_weight * kl
-        self.log(f"{self.stage}/kl", kl, on_step=False, on_epoch=True, batch_size=len(x))
-        if self.decoder is not None:
-            recon = reconstruction_loss(self.decoder(z), x)
-            loss = loss + self.recon_weight * recon
-            self.log(f"{self.stage}/recon", recon, on_step=False, on_epoch=True, batch_size=len(x))
-        self.log(f"{self.stage}/loss", loss, on_step=False, on_epoch=True, batch_size=len(x))
-        return loss
-
-    def configure_optimizers(self) -> torch.optim.Optimizer:
-        if self.optimizer_name == "sgd":
-            return torch.optim.SGD(self.parameters(), lr=self.lr, momentum=self.momentum)
-        if self.optimizer_name == "adam":
-            return torch.optim.Adam(self.parameters(), lr=self.lr)
-        raise ValueError(f"unknown cluster_optimizer {self.optimizer_name!r}; choose 'sgd' or 'adam'")
+#: Where DEC's initial partition comes from (see the module docstring).
+INITS = ("latent", "input")
 
 
 class DEC(AEKMeans):
-    """Deep Embedded Clustering: AE pretraining, latent k-means init, then KL(P || Q) fine-tuning.
+    """Deep Embedded Clustering: AE pretraining, k-means init, then KL(P || Q) fine-tuning.
 
-    Parameters beyond ``AEKMeans``'s: ``update_interval`` (batches between target updates),
-    ``tol`` (stop when fewer than this share of labels changed between updates),
-    ``cluster_max_epochs``, ``cluster_lr``, ``cluster_optimizer`` (``sgd`` with
+    Parameters beyond ``AEKMeans``'s: ``init`` (``latent`` | ``input``, see the module docstring),
+    ``update_interval`` (optimisation steps between target updates), ``tol`` (stop when fewer
+    than this share of labels changed over a full pass), ``cluster_sample_size`` (rows the
+    clustering phase runs on; None = all), ``cluster_max_epochs`` (passes over those rows),
+    ``cluster_lr``, ``cluster_optimizer`` (``sgd`` with
     ``cluster_momentum``, the papers' choice, or ``adam``), ``cluster_batch_size`` (defaults to
     ``batch_size``), ``cluster_augment`` (with ``image_shape``: each clustering batch is a randomly
     rotated/shifted copy of the images, the target p stays computed on the clean ones: DEC-DA,
     Guo et al. 2018). Pretraining options (``lr_schedule``, ``augment``, ...) are ``AEKMeans``'s.
     """
-
 
     #: Lightning module of the clustering phase; subclasses with another loss (the multimodal
     #: model's masked reconstruction) swap it and reuse the loop in `_cluster`.
@@ -182,6 +76,7 @@ class DEC(AEKMeans):
         weight_decay: float = 0.0,
         batch_size: int = 256,
         max_epochs: int = 100,
+        pretrain_steps: int | None = None,
         patience: int | None = 10,
         val_fraction: float = 0.1,
         pretrain: str = "end_to_end",
@@ -190,7 +85,9 @@ class DEC(AEKMeans):
         layerwise_epochs: int = 50,
         preset: str | None = None,
         n_init: int = 20,
+        kmeans_sample_size: int | None = 100_000,
         alpha: float = 1.0,
+        init: str = "latent",
         update_interval: int = 30,
         tol: float = 0.001,
         cluster_max_epochs: int = 100,
@@ -198,6 +95,7 @@ class DEC(AEKMeans):
         cluster_optimizer: str = "sgd",
         cluster_momentum: float = 0.9,
         cluster_batch_size: int | None = None,
+        cluster_sample_size: int | None = None,
         num_threads: int | None = None,
         random_state: int = 0,
         trainer_kwargs: Mapping[str, Any] | None = None,
@@ -209,12 +107,14 @@ class DEC(AEKMeans):
         super().__init__(
             n_clusters=n_clusters, hidden_dims=hidden_dims, latent_dim=latent_dim, dropout=dropout,
             activation=activation, lr=lr, weight_decay=weight_decay, batch_size=batch_size,
-            max_epochs=max_epochs, patience=patience, val_fraction=val_fraction, pretrain=pretrain,
+            max_epochs=max_epochs, pretrain_steps=pretrain_steps, patience=patience, val_fraction=val_fraction, pretrain=pretrain,
             noise=noise, noise_kind=noise_kind, layerwise_epochs=layerwise_epochs, preset=preset,
-            n_init=n_init, alpha=alpha, num_threads=num_threads, random_state=random_state,
+            n_init=n_init, kmeans_sample_size=kmeans_sample_size, alpha=alpha, num_threads=num_threads, random_state=random_state,
             trainer_kwargs=trainer_kwargs, lr_schedule=lr_schedule, augment=augment, image_shape=image_shape,
         )
         self.cluster_augment = cluster_augment
+        self.init = init
+        self.cluster_sample_size = cluster_sample_size
         self.update_interval = update_interval
         self.tol = tol
         self.cluster_max_epochs = cluster_max_epochs
@@ -235,19 +135,52 @@ class DEC(AEKMeans):
         """(KL weight, reconstruction weight): DEC (1, 0)."""
         return 1.0, 0.0
 
+    def _initial_partition(self, X: np.ndarray, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+        init = str(self.init).lower()
+        if init not in INITS:
+            raise ConfigError(f"init must be one of {list(INITS)}, got {self.init!r}")
+        if init == "latent":
+            return super()._initial_partition(X, Z)
+        labels, _, _ = kmeans_centres(X, int(self.n_clusters), n_init=int(self.n_init),
+                                      random_state=self.random_state, sample_size=self.kmeans_sample_size,
+                                      label="k-means on the inputs")
+        centres = cluster_means(Z, labels, int(self.n_clusters))
+        inertia = sum(float(((Z[i:i + 65536] - centres[labels[i:i + 65536]]) ** 2).sum())
+                      for i in range(0, len(Z), 65536))
+        return labels, centres, inertia
+
+    def _check_cluster_params(self) -> None:
+        """Clear messages for values the clustering phase cannot use (they come from the command line)."""
+        for name in ("update_interval", "cluster_max_epochs"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ConfigError(f"{name} must be a whole number >= 1 (optimisation steps for update_interval, "
+                                  f"passes for cluster_max_epochs), got {value!r}")
+        size = self.cluster_sample_size
+        if size is not None and (isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1):
+            raise ConfigError(f"cluster_sample_size must be a whole number >= 1 or null (all rows), got {size!r}")
+
     def _cluster(self, X: np.ndarray) -> None:
         t0 = time.perf_counter()
+        self._check_cluster_params()
         kl_w, rec_w = self._loss_weights()
-        Xt = torch.as_tensor(X)
+        size = self.cluster_sample_size
+        if size is not None and len(X) > int(size):
+            rows = np.sort(np.random.default_rng(self.random_state + 2).choice(len(X), int(size), replace=False))
+            Xt = torch.as_tensor(X[rows])
+        else:
+            rows, Xt = None, torch.as_tensor(X)  # shares X's memory (float32)
+        bs = int(self.cluster_batch_size or self.batch_size)
         module = self.clustering_module_class(
             self.encoder_, self.decoder_, self.cluster_centers_, Xt, alpha=self.alpha, kl_weight=kl_w,
             recon_weight=rec_w, lr=self.cluster_lr, optimizer=self.cluster_optimizer,
-            momentum=self.cluster_momentum, update_interval=self.update_interval, tol=self.tol,
-            image_shape=self._cluster_image_shape(),
+            momentum=self.cluster_momentum, update_interval=int(self.update_interval), tol=self.tol,
+            batch_size=bs, image_shape=self._cluster_image_shape(),
         )
-        bs = int(self.cluster_batch_size or self.batch_size)
         loader = make_loader(Xt, torch.arange(len(Xt)), batch_size=bs, shuffle=True, seed=self.random_state + 1)
-        trainer = make_trainer(self.trainer_kwargs, max_epochs=int(self.cluster_max_epochs), n_batches=len(loader),
+        n_batches = -(-len(Xt) // bs)
+        trainer = make_trainer(self.trainer_kwargs, max_epochs=int(self.cluster_max_epochs), n_batches=n_batches,
+                               callbacks=[FitProgress(f"{module.stage}: clustering phase")],
                                limit_val_batches=0, num_sanity_val_steps=0)
         with quiet_lightning():
             trainer.fit(module, train_dataloaders=loader)
@@ -258,10 +191,12 @@ class DEC(AEKMeans):
             # DEC discards the decoder (it is no longer the encoder's inverse); drop it so nobody
             # mistakes it for one. IDEC keeps and trains it.
             self.decoder_ = None
-        self.labels_ = self.predict_proba(X).argmax(axis=1).astype(int)
+        self.labels_ = self.predict(X)
+        self.cluster_history_ = list(module.history)
         self._report.update({
             "fit/cluster_iterations": float(trainer.global_step),
             "fit/cluster_epochs": float(trainer.current_epoch),
+            "fit/cluster_rows": float(len(Xt)),
             "fit/cluster_target_updates": float(module.n_target_updates),
             "fit/delta_label_final": float(module.delta_label),
             "fit/stopped_by_tol": float(module.stopped_by_tol),
@@ -292,6 +227,7 @@ class IDEC(DEC):
         weight_decay: float = 0.0,
         batch_size: int = 256,
         max_epochs: int = 100,
+        pretrain_steps: int | None = None,
         patience: int | None = 10,
         val_fraction: float = 0.1,
         pretrain: str = "end_to_end",
@@ -300,7 +236,9 @@ class IDEC(DEC):
         layerwise_epochs: int = 50,
         preset: str | None = None,
         n_init: int = 20,
+        kmeans_sample_size: int | None = 100_000,
         alpha: float = 1.0,
+        init: str = "latent",
         update_interval: int = 30,
         tol: float = 0.001,
         cluster_max_epochs: int = 100,
@@ -308,6 +246,7 @@ class IDEC(DEC):
         cluster_optimizer: str = "sgd",
         cluster_momentum: float = 0.9,
         cluster_batch_size: int | None = None,
+        cluster_sample_size: int | None = None,
         gamma: float = 0.1,
         num_threads: int | None = None,
         random_state: int = 0,
@@ -320,12 +259,12 @@ class IDEC(DEC):
         super().__init__(
             n_clusters=n_clusters, hidden_dims=hidden_dims, latent_dim=latent_dim, dropout=dropout,
             activation=activation, lr=lr, weight_decay=weight_decay, batch_size=batch_size,
-            max_epochs=max_epochs, patience=patience, val_fraction=val_fraction, pretrain=pretrain,
+            max_epochs=max_epochs, pretrain_steps=pretrain_steps, patience=patience, val_fraction=val_fraction, pretrain=pretrain,
             noise=noise, noise_kind=noise_kind, layerwise_epochs=layerwise_epochs, preset=preset,
-            n_init=n_init, alpha=alpha, update_interval=update_interval, tol=tol,
+            n_init=n_init, kmeans_sample_size=kmeans_sample_size, alpha=alpha, init=init, update_interval=update_interval, tol=tol,
             cluster_max_epochs=cluster_max_epochs, cluster_lr=cluster_lr, cluster_optimizer=cluster_optimizer,
             cluster_momentum=cluster_momentum, cluster_batch_size=cluster_batch_size,
-            num_threads=num_threads, random_state=random_state, trainer_kwargs=trainer_kwargs,
+            cluster_sample_size=cluster_sample_size, num_threads=num_threads, random_state=random_state, trainer_kwargs=trainer_kwargs,
             lr_schedule=lr_schedule, augment=augment, image_shape=image_shape, cluster_augment=cluster_augment,
         )
         self.gamma = gamma

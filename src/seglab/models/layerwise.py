@@ -22,7 +22,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from seglab.models.autoencoder import corrupt, encode, pretrain_autoencoder
+from seglab.models.autoencoder import corrupt, pretrain_autoencoder
+from seglab.models.runtime import encode
 
 
 def _linear_blocks(seq: nn.Sequential) -> list[nn.Sequential]:
@@ -53,6 +54,7 @@ def layerwise_pretrain(
     X: np.ndarray,
     *,
     max_epochs: int = 50,
+    max_steps: int | None = None,
     noise: float = 0.2,
     noise_kind: str = "dropout",
     lr: float = 1e-3,
@@ -65,6 +67,7 @@ def layerwise_pretrain(
 ) -> dict[str, float]:
     """Pretrain ``encoder``/``decoder`` (from ``build_mlp_autoencoder``) pair by pair, in place.
 
+    Each pair trains ``max_epochs`` epochs or ``max_steps`` steps, whichever comes first.
     Returns a report with ``fit/pretrain_layer{i}_epochs`` and ``..._val_loss`` per pair. Each
     pair logs ``pretrain_layer{i}/train_loss`` and ``pretrain_layer{i}/val_loss``.
     """
@@ -82,7 +85,7 @@ def layerwise_pretrain(
         # Input corruption is the pretrain_autoencoder's ``noise``; the hidden one is _HiddenNoise.
         r = pretrain_autoencoder(
             enc_i, dec_i, H, lr=lr, weight_decay=weight_decay, batch_size=batch_size, max_epochs=max_epochs,
-            patience=patience, val_fraction=val_fraction, noise=noise, noise_kind=noise_kind,
+            max_steps=max_steps, patience=patience, val_fraction=val_fraction, noise=noise, noise_kind=noise_kind,
             seed=seed + i, trainer_kwargs=trainer_kwargs, stage=stage,
         )
         report.update(r)

@@ -27,9 +27,14 @@ def soft_assignment(z: torch.Tensor, centers: torch.Tensor, alpha: float = 1.0) 
     return q / q.sum(dim=1, keepdim=True)
 
 
-def target_distribution(q: torch.Tensor) -> torch.Tensor:
-    """DEC's auxiliary target: square q, divide by the soft cluster frequency, renormalise rows."""
-    weight = q.pow(2) / q.sum(dim=0, keepdim=True).clamp_min(_EPS)
+def target_distribution(q: torch.Tensor, frequency: torch.Tensor | None = None) -> torch.Tensor:
+    """DEC's auxiliary target: square q, divide by the soft cluster frequency, renormalise rows.
+
+    ``frequency`` (k,): f_j summed over *all* samples when ``q`` holds only some of them (the
+    streaming target update passes the rows chunk by chunk); None: ``q``'s own column sums.
+    """
+    f = q.sum(dim=0) if frequency is None else frequency
+    weight = q.pow(2) / f.reshape(1, -1).clamp_min(_EPS)
     return weight / weight.sum(dim=1, keepdim=True)
 
 

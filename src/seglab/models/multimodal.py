@@ -32,24 +32,13 @@ from typing import Any
 
 import numpy as np
 import torch
-from lightning.pytorch.callbacks import Callback, EarlyStopping
 from torch import nn
 
 from seglab.errors import ConfigError
 from seglab.models.ae_kmeans import AEKMeans
-from seglab.models.autoencoder import (
-    ACTIVATIONS,
-    AutoencoderModule,
-    RestoreBestWeights,
-    build_mlp,
-    corrupt,
-    make_loader,
-    make_trainer,
-    quiet_lightning,
-    split_indices,
-)
-from seglab.models.dec import IDEC, ClusteringModule
-from seglab.models.losses import kl_divergence, soft_assignment
+from seglab.models.autoencoder import ACTIVATIONS, AutoencoderModule, build_mlp, corrupt, pretrain_autoencoder
+from seglab.models.clustering_phase import ClusteringModule
+from seglab.models.dec import IDEC
 
 
 # --------------------------------------------------------------------------------------------
@@ -175,18 +164,8 @@ class MaskedAutoencoderModule(AutoencoderModule):
 class MaskedClusteringModule(ClusteringModule):
     """`ClusteringModule` (DEC/IDEC phase) with the masked, modality-weighted reconstruction term."""
 
-    def training_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> torch.Tensor:
-        x, idx = batch
-        z = self.encoder(x)
-        kl = kl_divergence(self.p_all[idx], soft_assignment(z, self.centers, self.alpha))
-        loss = self.kl_weight * kl
-        self.log(f"{self.stage}/kl", kl, on_step=False, on_epoch=True, batch_size=len(x))
-        if self.decoder is not None:
-            recon = self.decoder.loss(self.decoder(z), x)
-            loss = loss + self.recon_weight * recon
-            self.log(f"{self.stage}/recon", recon, on_step=False, on_epoch=True, batch_size=len(x))
-        self.log(f"{self.stage}/loss", loss, on_step=False, on_epoch=True, batch_size=len(x))
-        return loss
+    def reconstruction(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        return self.decoder.loss(self.decoder(z), x)
 
 
 # --------------------------------------------------------------------------------------------
@@ -223,12 +202,15 @@ class MultimodalDEC(IDEC):
         weight_decay: float = 0.0,
         batch_size: int = 256,
         max_epochs: int = 100,
+        pretrain_steps: int | None = None,
         patience: int | None = 10,
         val_fraction: float = 0.1,
         noise: float = 0.0,
         noise_kind: str = "dropout",
         n_init: int = 20,
+        kmeans_sample_size: int | None = 100_000,
         alpha: float = 1.0,
+        init: str = "latent",
         update_interval: int = 30,
         tol: float = 0.001,
         cluster_max_epochs: int = 100,
@@ -236,6 +218,7 @@ class MultimodalDEC(IDEC):
         cluster_optimizer: str = "sgd",
         cluster_momentum: float = 0.9,
         cluster_batch_size: int | None = None,
+        cluster_sample_size: int | None = None,
         gamma: float = 0.1,
         num_threads: int | None = None,
         random_state: int = 0,
@@ -244,10 +227,12 @@ class MultimodalDEC(IDEC):
         super().__init__(
             n_clusters=n_clusters, hidden_dims=tab_hidden_dims, latent_dim=latent_dim, dropout=dropout,
             activation=activation, lr=lr, weight_decay=weight_decay, batch_size=batch_size,
-            max_epochs=max_epochs, patience=patience, val_fraction=val_fraction, noise=noise,
-            noise_kind=noise_kind, n_init=n_init, alpha=alpha, update_interval=update_interval, tol=tol,
+            max_epochs=max_epochs, pretrain_steps=pretrain_steps, patience=patience, val_fraction=val_fraction,
+            noise=noise, noise_kind=noise_kind, n_init=n_init, kmeans_sample_size=kmeans_sample_size, alpha=alpha,
+            init=init, update_interval=update_interval, tol=tol,
             cluster_max_epochs=cluster_max_epochs, cluster_lr=cluster_lr, cluster_optimizer=cluster_optimizer,
-            cluster_momentum=cluster_momentum, cluster_batch_size=cluster_batch_size, gamma=gamma,
+            cluster_momentum=cluster_momentum, cluster_batch_size=cluster_batch_size,
+            cluster_sample_size=cluster_sample_size, gamma=gamma,
             num_threads=num_threads, random_state=random_state, trainer_kwargs=trainer_kwargs,
         )
         self.feature_names = feature_names
@@ -307,34 +292,12 @@ class MultimodalDEC(IDEC):
 
     def _fit_autoencoder(self, X: np.ndarray, stage: str = "pretrain") -> dict[str, float]:
         """`pretrain_autoencoder` with the masked loss: seeded split, early stopping, best weights."""
-        rng = np.random.default_rng(self.random_state)
-        Xt = torch.as_tensor(np.asarray(X, dtype=np.float32))
-        tr, va = split_indices(len(Xt), float(self.val_fraction), rng)
-        module = MaskedAutoencoderModule(self.encoder_, self.decoder_, lr=self.lr, weight_decay=self.weight_decay,
-                                         noise=self.noise, noise_kind=self.noise_kind, stage=stage)
-        train_loader = make_loader(Xt[tr], batch_size=self.batch_size, shuffle=True, seed=self.random_state)
-        callbacks: list[Callback] = []
-        val_loader, best = None, None
-        if len(va):
-            monitor = f"{stage}/val_loss"
-            val_loader = make_loader(Xt[va], batch_size=max(int(self.batch_size), 1024), shuffle=False)
-            best = RestoreBestWeights(monitor)
-            callbacks.append(best)
-            if self.patience:
-                callbacks.append(EarlyStopping(monitor=monitor, patience=int(self.patience), mode="min"))
-        trainer = make_trainer(
-            self.trainer_kwargs, max_epochs=int(self.max_epochs), callbacks=callbacks, n_batches=len(train_loader),
-            num_sanity_val_steps=0, **({} if val_loader is not None else {"limit_val_batches": 0}),
-        )
-        with quiet_lightning():
-            trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=val_loader)
-        report = {f"fit/{stage}_epochs": float(trainer.current_epoch)}
-        if best is not None and best.best_epoch >= 0:
-            report[f"fit/{stage}_val_loss"] = best.best
-            report[f"fit/{stage}_best_epoch"] = float(best.best_epoch + 1)
-        self.encoder_.cpu()
-        self.decoder_.cpu()
-        return report
+        return pretrain_autoencoder(
+            self.encoder_, self.decoder_, X, lr=self.lr, weight_decay=self.weight_decay, batch_size=self.batch_size,
+            max_epochs=self.max_epochs, max_steps=self.pretrain_steps, patience=self.patience,
+            val_fraction=float(self.val_fraction), noise=self.noise, noise_kind=self.noise_kind,
+            seed=self.random_state, trainer_kwargs=self.trainer_kwargs, stage=stage,
+            module_class=MaskedAutoencoderModule)
 
     # --- clustering phase --------------------------------------------------------------------
     def _cluster(self, X: np.ndarray) -> None:

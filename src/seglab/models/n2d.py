@@ -35,7 +35,7 @@ import numpy as np
 from sklearn.mixture import GaussianMixture
 
 from seglab.models.ae_kmeans import AEKMeans
-from seglab.models.autoencoder import seed_all, torch_threads
+from seglab.models.runtime import seed_all, torch_threads
 
 
 def _umap():
@@ -60,6 +60,7 @@ class N2D(AEKMeans):
         weight_decay: float = 0.0,
         batch_size: int = 256,
         max_epochs: int = 100,
+        pretrain_steps: int | None = None,
         patience: int | None = 10,
         val_fraction: float = 0.1,
         pretrain: str = "end_to_end",
@@ -80,7 +81,7 @@ class N2D(AEKMeans):
         super().__init__(
             n_clusters=n_clusters, hidden_dims=hidden_dims, latent_dim=latent_dim, dropout=dropout,
             activation=activation, lr=lr, weight_decay=weight_decay, batch_size=batch_size,
-            max_epochs=max_epochs, patience=patience, val_fraction=val_fraction, pretrain=pretrain,
+            max_epochs=max_epochs, pretrain_steps=pretrain_steps, patience=patience, val_fraction=val_fraction, pretrain=pretrain,
             noise=noise, noise_kind=noise_kind, layerwise_epochs=layerwise_epochs, preset=preset,
             num_threads=num_threads, random_state=random_state, trainer_kwargs=trainer_kwargs,
         )
