@@ -104,3 +104,43 @@ def test_embedding_features_boundaries():
     assert out.loc["C"].isna().all()
     np.testing.assert_array_equal(out.loc[["A", "B"], "text_emb_2"].to_numpy(), [0.0, 0.0])
     assert np.abs(out.loc[["A", "B"], "text_emb_0"].to_numpy()).sum() > 0
+
+
+def test_defaults_half_life_180_days_threshold_zero():
+    # no options: a review 180 days old weighs half a fresh one; a score of exactly 0 is not negative
+    out = aggregate_scores(pd.Index(["A"]), np.array(["A", "A", "A"]), np.array([1.0, -1.0, 0.0]),
+                           pd.Series(pd.to_datetime(["2024-01-01", "2023-07-05", "2024-01-01"])),
+                           as_of=AS_OF)
+    assert out.loc["A", "text_sent_recency_mean"] == pytest.approx((1.0 - 0.5 + 0.0) / 2.5)
+    assert out.loc["A", "text_share_negative"] == pytest.approx(1 / 3)
+    assert out.index.name == "customer_id" and out.loc["A", MASK_COLUMN] == 1
+
+
+def test_unparsable_timestamps_count_as_undated():
+    out = aggregate_scores(pd.Index(["A"]), np.array(["A", "A"]), np.array([1.0, -1.0]),
+                           pd.Series(["2024-01-01", "not a date"]), as_of=AS_OF, half_life_days=30.0)
+    # the undated review takes the oldest dated age (0 days here): both weigh 1
+    assert out.loc["A", "text_sent_recency_mean"] == pytest.approx(0.0)
+    assert out.loc["A", "text_sent_last"] == 1.0
+
+
+def test_one_review_is_enough_for_the_mask():
+    out = agg(["A", "B", "B"], [0.2, 0.1, 0.3], ids=["A", "B", "C"])
+    assert out[MASK_COLUMN].tolist() == [1, 1, 0] and out["text_n_reviews"].tolist() == [1, 2, 0]
+
+
+def test_embedding_features_with_one_component_and_narrow_embeddings():
+    from sklearn.decomposition import PCA
+
+    ids = pd.Index(["A", "B", "C", "D"])
+    emb = np.array([[0.0, 1.0], [2.0, 0.0], [1.0, 1.0], [3.0, 5.0]])
+    cids = np.array(["A", "B", "C", "D"])
+    out = embedding_features(ids, cids, emb, np.ones(4, bool), embed_dim=1)
+    assert out.index.name == "customer_id" and list(out.columns) == ["text_emb_0"]
+    np.testing.assert_allclose(out["text_emb_0"].to_numpy(),
+                               PCA(n_components=1, svd_solver="full").fit_transform(emb)[:, 0], atol=1e-9)
+    # embeddings narrower (2) than the components asked (3): two components, the third is zero
+    out = embedding_features(ids, cids, emb, np.ones(4, bool), embed_dim=3)
+    np.testing.assert_allclose(out[["text_emb_0", "text_emb_1"]].to_numpy(),
+                               PCA(n_components=2, svd_solver="full").fit_transform(emb), atol=1e-9)
+    assert out["text_emb_2"].tolist() == [0.0] * 4
