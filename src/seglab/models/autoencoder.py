@@ -154,13 +154,13 @@ class AutoencoderModule(L.LightningModule):
         # DEC-DA: the augmented image is both the (corrupted) input and the reconstruction target
         x = maybe_augment(batch[0], self.augment, self.image_shape)
         loss = nn.functional.mse_loss(self(corrupt(x, self.noise, self.noise_kind)), x)
-        self.log(f"{self.stage}/train_loss", loss, on_step=False, on_epoch=True, batch_size=len(x))
+        self.log(f"{self.stage}/train_loss", loss, on_step=False, on_epoch=True, sync_dist=True, batch_size=len(x))
         return loss
 
     def validation_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> None:
         x = batch[0]
         loss = nn.functional.mse_loss(self(x), x)
-        self.log(f"{self.stage}/val_loss", loss, on_step=False, on_epoch=True, batch_size=len(x))
+        self.log(f"{self.stage}/val_loss", loss, on_step=False, on_epoch=True, sync_dist=True, batch_size=len(x))
 
     def configure_optimizers(self) -> Any:
         opt = torch.optim.Adam(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)
@@ -239,9 +239,11 @@ def split_indices(n: int, val_fraction: float, rng: np.random.Generator,
 
 
 def make_loader(*tensors: torch.Tensor, batch_size: int, shuffle: bool, seed: int | None = None,
-                drop_last: bool = False, rows: np.ndarray | None = None) -> DataLoader:
-    """In-memory index-batch loader over ``rows`` (default all) of ``tensors`` (`seglab.models.batches`)."""
-    return index_loader(*tensors, batch_size=batch_size, rows=rows, shuffle=shuffle, seed=seed, drop_last=drop_last)
+                drop_last: bool = False, rows: np.ndarray | None = None, shard: bool = True) -> DataLoader:
+    """In-memory index-batch loader over ``rows`` (default all) of ``tensors`` (`seglab.models.batches`);
+    ``shard=False`` for validation (every DDP rank scores the same rows)."""
+    return index_loader(*tensors, batch_size=batch_size, rows=rows, shuffle=shuffle, seed=seed, drop_last=drop_last,
+                        shard=shard)
 
 
 def step_budget(n_batches: int, max_epochs: int, max_steps: int | None) -> dict[str, Any]:
@@ -314,7 +316,7 @@ def pretrain_autoencoder(
     monitor = f"{stage}/val_loss"
     best: RestoreBestWeights | None = None
     if len(va):
-        val_loader = make_loader(Xt, rows=va, batch_size=max(int(batch_size), 1024), shuffle=False)
+        val_loader = make_loader(Xt, rows=va, batch_size=max(int(batch_size), 1024), shuffle=False, shard=False)
         best = RestoreBestWeights(monitor)
         callbacks.append(best)
         if patience is not None and patience > 0:

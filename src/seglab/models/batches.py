@@ -10,7 +10,8 @@ seeded permutation and takes its own slice of each *global* batch of ``batch_siz
 ranks together see exactly the batches a single process would, and the averaged gradient is
 the single-process gradient (up to float summation order). The effective batch size therefore
 does not change with the number of processes. A final batch smaller than the number of ranks is
-dropped (it could not give every rank a row).
+dropped (it could not give every rank a row). Validation loaders are not sharded (``shard=False``):
+every rank scores the same rows, so early stopping and the best weights agree across ranks.
 
 With one process and ``shuffle=True`` the batches are the ones
 ``DataLoader(..., shuffle=True, generator=torch.Generator().manual_seed(seed))`` gives: the same
@@ -51,12 +52,12 @@ class RowsDataset(Dataset):
 class IndexBatchSampler(Sampler[torch.Tensor]):
     """Index batches over ``rows`` (positions into the dataset; all rows when None).
 
-    ``shuffle``: a new seeded permutation each epoch; otherwise ``rows`` in order. Under DDP each
-    rank yields its contiguous slice of every global batch (see the module docstring).
+    ``shuffle``: a new seeded permutation each epoch; otherwise ``rows`` in order. Under DDP with
+    ``shard`` each rank yields its contiguous slice of every global batch (see the module docstring).
     """
 
     def __init__(self, n_rows: int, batch_size: int, *, rows: Sequence[int] | np.ndarray | None = None,
-                 shuffle: bool = False, seed: int | None = None, drop_last: bool = False):
+                 shuffle: bool = False, seed: int | None = None, drop_last: bool = False, shard: bool = True):
         if int(batch_size) < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.rows = None if rows is None else torch.as_tensor(np.asarray(rows, dtype=np.int64))
@@ -64,17 +65,21 @@ class IndexBatchSampler(Sampler[torch.Tensor]):
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
+        self.shard = bool(shard)
         self.generator = torch.Generator().manual_seed(int(seed)) if shuffle and seed is not None else None
 
     def _n_global_batches(self, world: int) -> int:
         full, rest = divmod(self.n, self.batch_size)
         return full + (1 if rest and not self.drop_last and rest >= world else 0)
 
+    def _rank_and_world(self) -> tuple[int, int]:
+        return rank_and_world() if self.shard else (0, 1)
+
     def __len__(self) -> int:
-        return self._n_global_batches(rank_and_world()[1])
+        return self._n_global_batches(self._rank_and_world()[1])
 
     def __iter__(self) -> Iterator[torch.Tensor]:
-        rank, world = rank_and_world()
+        rank, world = self._rank_and_world()
         if self.shuffle:
             gen = self.generator
             if gen is None:  # unseeded: from torch's global RNG, as RandomSampler does
@@ -94,10 +99,11 @@ class IndexBatchSampler(Sampler[torch.Tensor]):
 
 
 def index_loader(*tensors: torch.Tensor, batch_size: int, rows: Sequence[int] | np.ndarray | None = None,
-                 shuffle: bool = False, seed: int | None = None, drop_last: bool = False) -> DataLoader:
+                 shuffle: bool = False, seed: int | None = None, drop_last: bool = False,
+                 shard: bool = True) -> DataLoader:
     """A DataLoader of batches ``tuple(t[idx] for t in tensors)`` over ``rows`` (default: all)."""
     sampler = IndexBatchSampler(len(tensors[0]), batch_size, rows=rows, shuffle=shuffle, seed=seed,
-                                drop_last=drop_last)
+                                drop_last=drop_last, shard=shard)
     # batch_size=None: the sampler's items already are batches; no per-row fetch, no collation.
     # The loader draws its base seed from the sampler's generator at each epoch, as a shuffled
     # DataLoader given that generator does, so the seeded orders stay identical to it.

@@ -38,9 +38,10 @@ from seglab.models.losses import kl_divergence, reconstruction_loss, soft_assign
 class ClusteringModule(L.LightningModule):
     """DEC's clustering phase on the rows ``X`` (all training rows, or a seeded sample of them).
 
-    ``X`` and the (n, k) target ``p_all`` are non-persistent buffers, so the target update runs on
-    whatever device Lightning put the module on. ``batch_size`` is the global batch (all ranks
-    together); it sets how many steps make one pass for the stopping test.
+    ``X_all`` (the rows) and ``p_all`` (their (n, k) target) are plain tensors moved to the
+    module's device when the fit starts, not buffers: DDP would broadcast every buffer from rank 0
+    at every step. ``batch_size`` is the global batch (all ranks together); it sets how many steps
+    make one pass for the stopping test.
     """
 
     def __init__(
@@ -67,8 +68,8 @@ class ClusteringModule(L.LightningModule):
         self.encoder = encoder
         self.decoder = decoder if recon_weight > 0 else None
         self.centers = nn.Parameter(torch.as_tensor(np.asarray(centers), dtype=torch.float32).clone())
-        self.register_buffer("X_all", X, persistent=False)
-        self.register_buffer("p_all", torch.zeros(len(X), len(centers)), persistent=False)
+        self.X_all = X
+        self.p_all = torch.zeros(len(X), len(centers))
         self.alpha = float(alpha)
         self.kl_weight = float(kl_weight)
         self.recon_weight = float(recon_weight)
@@ -131,6 +132,10 @@ class ClusteringModule(L.LightningModule):
         self.history.append(record)
         return delta
 
+    def on_fit_start(self) -> None:
+        self.X_all = self.X_all.to(self.device)
+        self.p_all = self.p_all.to(self.device)
+
     def on_train_epoch_start(self) -> None:
         # The clustering phase runs without dropout, as in the DEC paper (dropout is a pretraining device).
         self.encoder.eval()
@@ -159,12 +164,12 @@ class ClusteringModule(L.LightningModule):
         q = soft_assignment(z, self.centers, self.alpha)
         kl = kl_divergence(self.p_all[idx], q)
         loss = self.kl_weight * kl
-        self.log(f"{self.stage}/kl", kl, on_step=False, on_epoch=True, batch_size=len(x))
+        self.log(f"{self.stage}/kl", kl, on_step=False, on_epoch=True, sync_dist=True, batch_size=len(x))
         if self.decoder is not None:
             recon = self.reconstruction(z, x)
             loss = loss + self.recon_weight * recon
-            self.log(f"{self.stage}/recon", recon, on_step=False, on_epoch=True, batch_size=len(x))
-        self.log(f"{self.stage}/loss", loss, on_step=False, on_epoch=True, batch_size=len(x))
+            self.log(f"{self.stage}/recon", recon, on_step=False, on_epoch=True, sync_dist=True, batch_size=len(x))
+        self.log(f"{self.stage}/loss", loss, on_step=False, on_epoch=True, sync_dist=True, batch_size=len(x))
         return loss
 
     def reconstruction(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

@@ -153,12 +153,12 @@ class MaskedAutoencoderModule(AutoencoderModule):
     def training_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> torch.Tensor:
         x = batch[0]
         loss = self.decoder.loss(self(corrupt(x, self.noise, self.noise_kind)), x)
-        self.log(f"{self.stage}/train_loss", loss, on_step=False, on_epoch=True, batch_size=len(x))
+        self.log(f"{self.stage}/train_loss", loss, on_step=False, on_epoch=True, sync_dist=True, batch_size=len(x))
         return loss
 
     def validation_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> None:
         x = batch[0]
-        self.log(f"{self.stage}/val_loss", self.decoder.loss(self(x), x), on_step=False, on_epoch=True, batch_size=len(x))
+        self.log(f"{self.stage}/val_loss", self.decoder.loss(self(x), x), on_step=False, on_epoch=True, sync_dist=True, batch_size=len(x))
 
 
 class MaskedClusteringModule(ClusteringModule):
