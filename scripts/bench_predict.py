@@ -245,7 +245,11 @@ def render_params(records: RawRecords) -> str:
                          f"{lib['added_mb']:.0f}", f"{lib['install_wall_s']:.0f}",
                          f"{f1.get('process_wall_s', float('nan')):.1f} / {f2.get('process_wall_s', float('nan')):.1f}",
                          f"{f2.get('fit_cpu_s', float('nan')):.1f}"])
-        text += ("\n### Libraries measured (fresh venv over seglab's packages)\n\n" + _table(
+        text += ("\n### Libraries measured (fresh venv over seglab's packages)\n\nNot installed: `btyd` (archived); "
+                 "`pip install --dry-run btyd` here resolves btyd 0.1a1 with pymc 4.4 and aesara 2.8.7 and pins "
+                 "`autograd==1.4`, `dill==0.3.5.1`. pymc-marketing's releases from 0.19.3 on need Python >= 3.12, "
+                 "so pip picks 0.19.2 on seglab's Python 3.11; its default fit is a MAP estimate under its priors, "
+                 "not the MLE the published parameters are.\n\n" + _table(
             ["library", "version pip chose", "installs", "packages added", "MB added", "install s",
              "import+fit s, 1st / 2nd process", "CPU s (2nd)"], rows))
     return text

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from seglab.predict.btyd import BetaGeoModel, GammaGammaModel, discounted_value
 from seglab.predict.discriminative import cross_fitted, input_sets
@@ -113,7 +114,10 @@ def write_forecasts(run_dir: str | Path, split: TimeSplit, *, features: pd.DataF
     prof = {"churn_days": 180.0, "margin": 1.0, "discount_rate": 0.1, **(profiles or {})}
     run_dir = Path(run_dir)
     t0, c0 = time.perf_counter(), time.process_time()
-    with stage("predict: BG/NBD + Gamma-Gamma, gradient boosting, bootstrap scores"):
+    # one BLAS/OpenMP thread (n_threads): on a busy 2-core machine scipy's L-BFGS-B spent 6x the CPU
+    # time with two BLAS threads spinning than with one (BG/NBD fits of 1,000 customers: 0.15 s vs 0.02 s)
+    with stage("predict: BG/NBD + Gamma-Gamma, gradient boosting, bootstrap scores"), \
+            threadpool_limits(int(opts["n_threads"])):
         cal, hold = split.calibration, split.holdout
         summary = rfm_summary(cal.transactions, cal.customer_ids, split.calibration_end, UNIT_DAYS)
         segments = np.asarray(labels).astype(int)
