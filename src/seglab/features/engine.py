@@ -96,10 +96,16 @@ def sql_transaction_features(
             runner.execute(f"CREATE OR REPLACE TEMP VIEW {TX_VIEW} AS SELECT customer_id, "
                            f"{d.epoch_us('timestamp')} AS ts_us, amount, quantity, category FROM seglab_frame")
             dedupe, data_start, text_ids = False, tx["timestamp"].min(), False
-        sql, kept, pooled, n_categories = feature_query(
-            runner, TX_VIEW, dedupe=dedupe, as_of=as_of, top_categories=top_categories,
-            trend_window_days=trend_window_days, category_weight=category_weight)
+        query = dict(as_of=as_of, top_categories=top_categories, trend_window_days=trend_window_days,
+                     category_weight=category_weight)
+        # An exact duplicate row shares its customer and time with another row: when no purchase
+        # has two rows, dropping duplicates changes nothing, so the fast pass without it is exact.
+        # Otherwise the pass that drops them runs (on 26.7 million rows: 15.6 s CPU vs 27.9 s).
+        sql, kept, pooled, n_categories = feature_query(runner, TX_VIEW, dedupe=False, **query)
         out = runner.frame(sql)
+        if dedupe and out["n_rows"].sum() > out["f1"].sum():  # f1 = frequency (purchases)
+            sql, kept, pooled, n_categories = feature_query(runner, TX_VIEW, dedupe=True, **query)
+            out = runner.frame(sql)
     finally:
         runner.close()
     info["top_categories"] = kept
