@@ -295,6 +295,17 @@ def write_table(records: RawRecords, args) -> None:
                              f"{e['features_s']:.1f} | {e['wall_s']:.1f} | {e['cpu_s']:.1f} | {e['peak_rss_gib']:.2f} | "
                              f"{speed:.1f}x | {res['same_table']} (max rel. diff {res['max_rel_diff']:.1e}) | "
                              f"{e['load1_before']:.1f} |")
+    ibis = ROOT / "experiments" / "scale_sql_vs_ibis.jsonl"
+    if ibis.exists():
+        lines += ["", "## How the feature definition is written: SQL vs Ibis (both on DuckDB)", "",
+                  "`scripts/bench_sql_vs_ibis.py`: the same core features written as SQL text and as Ibis 12 "
+                  "expressions, on the same Parquet transactions, 2 DuckDB threads.", "",
+                  "| approach | rows | wall s | CPU s | peak RSS GiB | load | date |", "|---|---|---|---|---|---|---|"]
+        for r in RawRecords(ibis, any_commit=True).records:
+            x = r["result"]
+            lines.append(f"| {r['key']['approach']}{' ' + x['ibis'] if 'ibis' in x else ''} | {x['rows']:,} | "
+                         f"{x['wall_s']:.1f} | {x['cpu_s']:.1f} | {x['peak_rss_gib']:.2f} | {x['load1_before']:.1f} | "
+                         f"{r['time'][:16]} |")
     notes = ROOT / "experiments" / "scale_notes.md"
     if notes.exists():
         lines += ["", notes.read_text().rstrip()]

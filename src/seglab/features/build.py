@@ -91,6 +91,7 @@ from pandas.api import types as ptypes
 from seglab.data.schema import CustomerData
 from seglab.data.validate import member_of
 from seglab.errors import ConfigError, DataValidationError
+from seglab.features.options import attribute_mode, check_options
 from seglab.progress import stage
 
 log = logging.getLogger(__name__)
@@ -109,10 +110,6 @@ TRANSACTION_FEATURES = (
 )
 
 _DAY = pd.Timedelta(days=1)
-
-#: Values of ``features.build.attributes``.
-ATTRIBUTE_MODES = ("auto", "cluster", "profile", "none")
-
 
 def build_features(
     data: CustomerData,
@@ -151,8 +148,8 @@ def build_features(
         DataFrame indexed by ``customer_id`` (order of ``data.customers``), float64 columns;
         ``attrs["features"]["profile_only"]`` lists the columns that are not clustering inputs.
     """
-    _check_options(top_categories, trend_window_days, max_category_levels, max_unique_share, category_weight)
-    mode = _attribute_mode(attributes, include_attributes)
+    check_options(top_categories, trend_window_days, max_category_levels, max_unique_share, category_weight)
+    mode = attribute_mode(attributes, include_attributes)
     ids = data.customer_ids
     as_of = data.as_of()
     info: dict = {"as_of": str(as_of.date()) if as_of == as_of.normalize() else str(as_of)}
@@ -211,46 +208,6 @@ def build_features(
     out.index = ids
     out.attrs["features"] = info
     return out
-
-
-def _attribute_mode(attributes: str, include_attributes: bool | None) -> str:
-    """Resolve ``attributes`` and the deprecated ``include_attributes`` to one mode."""
-    mode = str(attributes).lower() if attributes is not None else "none"
-    if mode in ("false", "off", "null"):
-        mode = "none"
-    if mode not in ATTRIBUTE_MODES:
-        raise ConfigError(
-            f"features.build.attributes: unknown value {attributes!r}; choose one of {', '.join(ATTRIBUTE_MODES)}"
-        )
-    if include_attributes is None:
-        return mode
-    if not isinstance(include_attributes, (bool, np.bool_)):
-        raise ConfigError(
-            f"features.build.include_attributes must be true, false or null, got {include_attributes!r}"
-        )
-    if not include_attributes:
-        return "none"
-    if mode == "none":
-        raise ConfigError("features.build: include_attributes=true contradicts attributes=none; set only attributes")
-    # the boolean's old meaning was "attributes are clustering inputs"
-    return "cluster" if mode == "auto" else mode
-
-
-def _check_options(top_categories, trend_window_days, max_category_levels, max_unique_share, category_weight):
-    if not (isinstance(top_categories, (int, np.integer)) and top_categories >= 0):
-        raise ConfigError(f"features.build.top_categories must be an integer >= 0, got {top_categories!r}")
-    if not (isinstance(max_category_levels, (int, np.integer)) and max_category_levels >= 1):
-        raise ConfigError(
-            f"features.build.max_category_levels must be an integer >= 1, got {max_category_levels!r}"
-        )
-    if not (isinstance(trend_window_days, (int, float)) and trend_window_days > 0):
-        raise ConfigError(f"features.build.trend_window_days must be a number > 0, got {trend_window_days!r}")
-    if not (isinstance(max_unique_share, (int, float)) and 0 < max_unique_share <= 1):
-        raise ConfigError(f"features.build.max_unique_share must be in (0, 1], got {max_unique_share!r}")
-    if category_weight not in ("count", "amount"):
-        raise ConfigError(
-            f"features.build.category_weight must be 'count' or 'amount', got {category_weight!r}"
-        )
 
 
 def _transaction_features(
