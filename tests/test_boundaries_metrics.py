@@ -204,3 +204,23 @@ def test_numeric_truth_array_is_used_as_is():
     truth = np.where(labels == 0, 10, 2)
     m, _ = evaluate_clustering(X, labels, truth=truth)
     assert m["eval/ari"] == adjusted_rand_score(truth, labels) == 1.0
+
+
+def test_default_sample_is_seeded_with_zero_and_holds_ten_thousand_points():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(10001, 1)) + np.repeat([0.0, 6.0], [5000, 5001])[:, None]
+    labels = np.repeat([0, 1], [5000, 5001])
+    m, w = evaluate_clustering(X, labels)  # one point above the default sample size
+    assert m["eval/silhouette_sampled"] == 1.0
+    assert "silhouette is estimated on a seeded sample of 10000 of 10001 points." in w
+    idx = np.sort(np.random.RandomState(0).choice(10001, size=10000, replace=False))
+    assert m["eval/silhouette"] == pytest.approx(silhouette_score(X[idx], labels[idx]), abs=1e-12)
+
+
+def test_empty_highest_cluster_and_a_single_stray_label():
+    X = np.arange(10, dtype=float).reshape(-1, 1)
+    m, w = evaluate_clustering(X, np.array([0] * 5 + [1] * 5), n_clusters=3, small_cluster_share=0)
+    assert w == ["1 of 3 expected clusters are empty: [2]."]
+    assert m["eval/min_cluster_share"] == 0.0
+    _, w = evaluate_clustering(X, np.array([0] * 5 + [1] * 4 + [3]), n_clusters=2, small_cluster_share=0)
+    assert w == ["labels [3] lie outside the expected 0..1."]
