@@ -219,7 +219,7 @@ def run_module(records: RawRecords, module: str, worktree: bool, max_children: i
                               capture_output=True, text=True)
         wall, cpu = time.perf_counter() - t0, _children_cpu() - c0
         statuses = _statuses(copy, mutmut, env)
-        survivors = {n: _diff(copy, mutmut, env, n) for n, s in statuses.items() if s != "killed"}
+        survivors = _diffs(copy, env, [n for n, s in statuses.items() if s != "killed"])
         counts: dict[str, int] = {}
         for s in statuses.values():
             counts[s] = counts.get(s, 0) + 1
@@ -247,8 +247,30 @@ def _statuses(copy: Path, mutmut: list[str], env: dict[str, str]) -> dict[str, s
     return statuses
 
 
-def _diff(copy: Path, mutmut: list[str], env: dict[str, str], name: str) -> str:
-    return subprocess.run([*mutmut, "show", name], cwd=copy, env=env, capture_output=True, text=True).stdout[-2000:]
+DIFFS = """
+import json, sys
+from mutmut.__main__ import find_mutant
+from mutmut.mutation.diff_apply import get_diff_for_mutant
+out = {}
+for name in json.load(sys.stdin):
+    try:
+        out[name] = get_diff_for_mutant(name, path=find_mutant(name).path)[-2000:]
+    except Exception as err:  # noqa: BLE001 - a diff that cannot be shown is reported as such
+        out[name] = f"(no diff: {err})"
+print(json.dumps(out))
+"""
+
+
+def _diffs(copy: Path, env: dict[str, str], names: list[str]) -> dict[str, str]:
+    """Every survivor's diff, from one process (``mutmut show`` per mutant costs seconds each)."""
+    if not names:
+        return {}
+    proc = subprocess.run([sys.executable, "-c", DIFFS], cwd=copy, env=env, input=json.dumps(names),
+                          capture_output=True, text=True)
+    try:
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+    except (json.JSONDecodeError, IndexError):
+        return {n: f"(no diff: {proc.stderr[-300:]})" for n in names}
 
 
 # --- report ---------------------------------------------------------------------------------------
