@@ -195,6 +195,7 @@ source_paths = ["src"]
 only_mutate = [{module!r}]
 pytest_add_cli_args_test_selection = {tests}
 pytest_add_cli_args = ["-p", "no:cacheprovider"]
+also_copy = ["conf", "train.py"]
 """
 
 
@@ -219,7 +220,8 @@ def run_module(records: RawRecords, module: str, worktree: bool, max_children: i
                               capture_output=True, text=True)
         wall, cpu = time.perf_counter() - t0, _children_cpu() - c0
         statuses = _statuses(copy, mutmut, env)
-        survivors = _diffs(copy, env, [n for n, s in statuses.items() if s != "killed"])
+        checked = any(s != "not checked" for s in statuses.values())
+        survivors = _diffs(copy, env, [n for n, s in statuses.items() if s != "killed"]) if checked else {}
         counts: dict[str, int] = {}
         for s in statuses.values():
             counts[s] = counts.get(s, 0) + 1
