@@ -160,9 +160,10 @@ def child_env(copy: Path) -> dict[str, str]:
 CONTROL = "(none: control run on the unchanged copy)"
 
 
-def run_planted(records: RawRecords, override: list[str] | None, worktree: bool, names: list[str]) -> None:
+def run_planted(records: RawRecords, override: list[str] | None, worktree: bool, names: list[str],
+                control: bool) -> None:
     every = list(dict.fromkeys(f for n in names for f in PLANTED[n][4]))
-    for name in [CONTROL, *names]:
+    for name in [CONTROL, *names] if control else names:
         file, old, new, _, files = PLANTED[name] if name != CONTROL else ("", "", "", "", every)
         tests = override or [*files, *PYTEST_OPTS]
         key = {"kind": "planted", "bug": name, "tests": tests}
@@ -352,6 +353,8 @@ def main() -> None:
     p.add_argument("--planted-tests", nargs="+", default=None,
                    help="pytest arguments for every planted-bug run (default: each bug's own test files, "
                         "all of them in the default suite, e.g. 'tests -x' for the whole suite)")
+    p.add_argument("--control", action="store_true",
+                   help="also run every planted bug's tests on the unchanged copy (they must pass)")
     p.add_argument("--modules", nargs="*", default=None, help="modules to mutate ('all' = the five of MODULES)")
     p.add_argument("--max-children", type=int, default=1, help="mutmut workers (1 on a shared 2-core machine)")
     p.add_argument("--worktree", action="store_true", help="copy the tracked files as on disk, not HEAD")
@@ -366,7 +369,7 @@ def main() -> None:
     records.commit = git_commit().removesuffix("+dirty") + ("+worktree" if args.worktree else "")
     if not args.report_only:
         if args.planted is not None:
-            run_planted(records, args.planted_tests, args.worktree, args.planted or list(PLANTED))
+            run_planted(records, args.planted_tests, args.worktree, args.planted or list(PLANTED), args.control)
         if args.modules is not None:
             modules = list(MODULES) if not args.modules or args.modules == ["all"] else args.modules
             for module in modules:
