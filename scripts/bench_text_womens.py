@@ -23,6 +23,11 @@ WOMENS_VARIANTS = {
     "dec, text=none": ("dec", "none", []),
     "dec, text=minilm": ("dec", "minilm", []),
     "multimodal (idec), text=minilm": ("multimodal", "minilm", []),
+    "kmeans, text=minilm, head=adapter": ("kmeans", "minilm", ["text.head=adapter"]),
+    "kmeans, text=minilm, head=shipped": ("kmeans", "minilm", ["text.head=shipped"]),
+    "dec, text=minilm, head=adapter": ("dec", "minilm", ["text.head=adapter"]),
+    "multimodal (idec), text=minilm, head=adapter": ("multimodal", "minilm", ["text.head=adapter"]),
+    "multimodal (idec), text=minilm, head=shipped": ("multimodal", "minilm", ["text.head=shipped"]),
 }
 DEEP_MODELS = ("dec", "idec", "multimodal")
 
@@ -55,16 +60,25 @@ def womens_section(data_dir: str, log_dir: str, seeds: list[int], deep_seeds: li
     tab_cfg = cfg_for("none", "kmeans", seeds[0])
     X_tab = make_preprocessor(tab_cfg).fit_transform(customer_features(tab_cfg, data))
     pre_all = make_preprocessor(base).fit(joined)
-    profile_frame = joined.join(data.customers.set_index("customer_id")[["Rating", "Recommended IND", "Age"]],
-                                rsuffix="_attr") if "Rating" not in joined.columns else joined
+    frames = {}
+
+    def profile_frame(extra) -> pd.DataFrame:
+        """Customer features + attributes, the sentiment columns scored by the variant's own head."""
+        head = [o for o in extra if o.startswith("text.head=")]
+        if tuple(head) not in frames:
+            j = customer_features(cfg_for("minilm", "kmeans", seeds[0], head), data) if head else joined
+            frames[tuple(head)] = j.join(data.customers.set_index("customer_id")[["Rating", "Recommended IND", "Age"]],
+                                         rsuffix="_attr") if "Rating" not in j.columns else j
+        return frames[tuple(head)]
 
     def internal(X, labels, seed):
         m, _ = evaluate_clustering(X, labels, random_state=seed)
         return {k: m[f"eval/{k}"] for k in ("silhouette", "calinski_harabasz", "davies_bouldin")}
 
-    def profile(labels):
-        df = pd.DataFrame({c: pd.to_numeric(profile_frame[c], errors="coerce").to_numpy() for c in PROFILE_COLUMNS
-                           if c in profile_frame.columns})
+    def profile(labels, extra):
+        frame = profile_frame(extra)
+        df = pd.DataFrame({c: pd.to_numeric(frame[c], errors="coerce").to_numpy() for c in PROFILE_COLUMNS
+                           if c in frame.columns})
         df["segment"] = labels
         out = df.groupby("segment").mean()
         out.insert(0, "share", df.groupby("segment").size() / len(df))
@@ -87,7 +101,7 @@ def womens_section(data_dir: str, log_dir: str, seeds: list[int], deep_seeds: li
                 row["ari_vs_tabular_only"] = float(adjusted_rand_score(tabular_labels[(model, seed)], res.labels))
             rows.append(row)
             if seed == (deep_seeds if model in DEEP_MODELS else seeds)[0]:
-                profiles[name] = profile(res.labels)
+                profiles[name] = profile(res.labels, extra)
             print(json.dumps(row), flush=True)
     return {"rows": rows, "profiles": profiles, "n_customers": int(data.n_customers),
             "n_with_reviews": int(joined["text_has_reviews"].sum()), "n_clusters": n_clusters,
