@@ -233,3 +233,59 @@ def test_customer_without_transactions_is_as_lapsed_as_the_window():
     assert list(df.index) == ["idle", "x"]
     assert df.loc["idle", "recency_days"] == 40.0  # as_of minus the first transaction in the data
     assert df.loc["idle", ["frequency", "monetary_total", "spend_trend"]].tolist() == [0, 0, 0]
+
+
+@pytest.mark.parametrize("opts,message", [
+    ({"top_categories": -1}, "features.build.top_categories must be an integer >= 0, got -1"),
+    ({"max_category_levels": 0}, "features.build.max_category_levels must be an integer >= 1, got 0"),
+    ({"trend_window_days": 0}, "features.build.trend_window_days must be a number > 0, got 0"),
+    ({"max_unique_share": 0}, "features.build.max_unique_share must be in (0, 1], got 0"),
+    ({"category_weight": "spend"}, "features.build.category_weight must be 'count' or 'amount', got 'spend'"),
+    ({"attributes": "maybe"},
+     "features.build.attributes: unknown value 'maybe'; choose one of auto, cluster, profile, none"),
+    ({"include_attributes": "yes"}, "features.build.include_attributes must be true, false or null, got 'yes'"),
+    ({"include_attributes": True, "attributes": "none"},
+     "features.build: include_attributes=true contradicts attributes=none; set only attributes"),
+])
+def test_option_errors_word_for_word(opts, message):
+    with pytest.raises(ConfigError) as err:
+        build_features(one_customer([1.0], [1.0]), **opts)
+    assert str(err.value) == message
+
+
+def test_no_features_error_word_for_word():
+    with pytest.raises(ConfigError) as err:
+        build_features(_with_attribute(["p", "q"]), attributes="none")
+    assert str(err.value) == (
+        "no clustering features for dataset 'a': no transactions and features.build.attributes is none "
+        "(set features.build.attributes=auto or cluster, or use a source with transactions)")
+
+
+def test_unknown_customers_error_names_the_id_types():
+    data = one_customer([1.0], [1.0])
+    data.customers = pd.DataFrame({"customer_id": [7]})
+    with pytest.raises(DataValidationError) as err:
+        build_features(data)
+    assert str(err.value).startswith("no transaction belongs to a customer of the customers table "
+                                     "(customer_id types: transactions ")
+    assert "customers int64) | file: <CustomerData.transactions> | column: 'customer_id'" in str(err.value)
+
+
+def test_skipped_attributes_are_logged(caplog):
+    import logging
+
+    with caplog.at_level(logging.WARNING, logger="seglab.features.build"):
+        build_features(_with_attribute(["p", "q", "r", "s"]), max_category_levels=2, max_unique_share=0.5)
+    assert "features: skipped id-like text attributes (too many distinct values): ['tag']" in caplog.text
+
+
+def test_boolean_datetime_and_clashing_attributes():
+    data = one_customer([1.0, 3.0], [4.0, 6.0])
+    data.customers = pd.DataFrame({"customer_id": ["x"], "vip": [True], "joined": [AS_OF - pd.Timedelta(days=10)],
+                                   "frequency": [9.0]})
+    df = build_features(data, attributes="cluster")
+    assert df.loc["x", "vip"] == 1.0 and df.loc["x", "joined_days"] == 10.0
+    assert df.loc["x", "attr_frequency"] == 9.0 and df.loc["x", "frequency"] == 2.0
+    assert df.attrs["features"]["profile_only"] == []
+    df = build_features(data)  # auto with transactions: the same columns, profile-only
+    assert df.attrs["features"]["profile_only"] == ["vip", "joined_days", "attr_frequency"]
