@@ -127,6 +127,7 @@ def test_unparsable_timestamps_count_as_undated():
 def test_one_review_is_enough_for_the_mask():
     out = agg(["A", "B", "B"], [0.2, 0.1, 0.3], ids=["A", "B", "C"])
     assert out[MASK_COLUMN].tolist() == [1, 1, 0] and out["text_n_reviews"].tolist() == [1, 2, 0]
+    assert out[MASK_COLUMN].dtype.kind == "i"  # a 0/1 flag, not a float
 
 
 def test_embedding_features_with_one_component_and_narrow_embeddings():
