@@ -23,22 +23,28 @@ def err(fn, *args, **kw) -> DataValidationError:
     return e.value
 
 
+def message(e: DataValidationError) -> str:
+    """The message part of the error, before `` | file: ...``."""
+    return str(e).split(" | ")[0]
+
+
 # --- numeric -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("bad", [np.inf, -np.inf])
 def test_infinite_amount_is_an_error_naming_the_row(bad):
     e = err(v.numeric, pd.Series([1.0, bad, 2.0]), F, "amount", allow_missing=False)
-    assert "infinite value in column 'amount'" in str(e) and e.rows == [1] and e.column == "amount"
-    assert "(1 row(s))" in str(e)
+    assert message(e) == "infinite value in column 'amount' (1 row(s))"
+    assert e.rows == [1] and e.column == "amount" and e.file == F
 
 
 def test_infinity_written_as_text_is_an_error_too():
     e = err(v.numeric, pd.Series(["1", "inf", "-Infinity"]), F, "amount", allow_missing=False)
-    assert "infinite" in str(e) and e.rows == [1, 2] and e.examples == ["inf", "-Infinity"]
+    assert message(e) == "infinite value in column 'amount' (2 row(s))"
+    assert e.rows == [1, 2] and e.examples == ["inf", "-Infinity"]
 
 
 def test_negative_amount_is_an_error_but_zero_is_not():
     e = err(v.numeric, pd.Series([0.0, -0.01, 3.0, -2.0]), F, "amount", allow_missing=False, non_negative=True)
-    assert "negative value in column 'amount' (must be >= 0)" in str(e) and e.rows == [1, 3]
+    assert message(e) == "negative value in column 'amount' (must be >= 0) (2 row(s))" and e.rows == [1, 3]
     assert e.examples == [-0.01, -2.0]
     out = v.numeric(pd.Series([0.0, -0.0, 3.0]), F, "amount", allow_missing=False, non_negative=True)
     assert out.tolist() == [0.0, 0.0, 3.0] and out.dtype == "float64"
@@ -50,14 +56,15 @@ def test_negative_values_allowed_where_not_required():
 
 def test_missing_numbers():
     e = err(v.numeric, pd.Series(["1", " ", None]), F, "quantity", allow_missing=False)
-    assert "missing value in required numeric column 'quantity'" in str(e) and e.rows == [1, 2]
+    assert message(e) == "missing value in required numeric column 'quantity' (2 row(s))" and e.rows == [1, 2]
     out = v.numeric(pd.Series(["1", "", None]), F, "rating", allow_missing=True)
     assert out.iloc[0] == 1.0 and out.iloc[1:].isna().all()
 
 
 def test_non_numbers_are_named_with_their_values():
     e = err(v.numeric, pd.Series(["3", "abc", "12,5"]), F, "amount", allow_missing=True)
-    assert "must be numeric" in str(e) and e.rows == [1, 2] and e.examples == ["abc", "12,5"]
+    assert message(e) == "column 'amount' must be numeric (2 row(s))"
+    assert e.rows == [1, 2] and e.examples == ["abc", "12,5"]
 
 
 def test_booleans_become_numbers():
@@ -85,21 +92,22 @@ def test_integral_float_ids_lose_their_decimal_point():
 def test_text_ids_are_stripped_and_blank_ids_are_errors():
     assert v.customer_ids(pd.Series([" a ", "007"]), F, "id").tolist() == ["a", "007"]
     e = err(v.customer_ids, pd.Series(["a", "  ", None]), F, "id")
-    assert "missing customer id" in str(e) and e.rows == [1, 2]
+    assert message(e) == "missing customer id (2 row(s))" and e.rows == [1, 2]
 
 
 def test_duplicate_ids_name_every_repeat():
     e = err(v.unique_ids, pd.Series(["a", "b", "a", "c", "b"]), F, "id")
-    assert "duplicate customer id" in str(e) and e.rows == [0, 1, 2, 4]
+    assert message(e) == "duplicate customer id in a one-row-per-customer table (4 row(s))"
+    assert e.rows == [0, 1, 2, 4]
     v.unique_ids(pd.Series(["a", "b"]), F, "id")
 
 
 # --- dates -----------------------------------------------------------------------------------------
 def test_dates_unparsable_and_missing():
     e = err(v.dates, pd.Series(["2024-01-01", "soon", ""]), F, "when", allow_missing=True)
-    assert "unparsable date in column 'when'" in str(e) and e.rows == [1]
+    assert message(e) == "unparsable date in column 'when' (format=None) (1 row(s))" and e.rows == [1]
     e = err(v.dates, pd.Series(["2024-01-01", ""]), F, "when", allow_missing=False)
-    assert "missing date in column 'when'" in str(e) and e.rows == [1]
+    assert message(e) == "missing date in column 'when' (1 row(s))" and e.rows == [1]
     out = v.dates(pd.Series(["2024-01-01", " "]), F, "when", allow_missing=True)
     assert out.iloc[0] == pd.Timestamp("2024-01-01") and pd.isna(out.iloc[1])
     assert out.dtype == "datetime64[ns]"
@@ -119,11 +127,13 @@ def test_date_format_and_epoch_units():
 # --- files -----------------------------------------------------------------------------------------
 def test_file_checks(tmp_path):
     e = err(v.check_file, tmp_path / "shared/data/x.csv")
-    assert "not found" in str(e) and "SEGLAB_SHARED_DATA" in str(e)
-    assert "SEGLAB_SHARED_DATA" not in str(err(v.check_file, tmp_path / "elsewhere.csv"))
-    assert "is not a file" in str(err(v.check_file, tmp_path))
+    assert message(e) == ("data file not found (the real datasets live in ../shared/data beside the checkout; "
+                          "set SEGLAB_SHARED_DATA to point elsewhere)")
+    assert e.file == str(tmp_path / "shared/data/x.csv")
+    assert message(err(v.check_file, tmp_path / "elsewhere.csv", what="customers file")) == "customers file not found"
+    assert message(err(v.check_file, tmp_path)) == "data file is not a file"
     (tmp_path / "empty.csv").write_text("")
-    assert "empty (0 bytes)" in str(err(v.check_file, tmp_path / "empty.csv"))
+    assert message(err(v.check_file, tmp_path / "empty.csv")) == "data file is empty (0 bytes)"
     (tmp_path / "ok.csv").write_text("a\n1\n")
     assert v.check_file(tmp_path / "ok.csv") == tmp_path / "ok.csv"
 
@@ -147,7 +157,7 @@ def test_read_frame_strips_headers_keeps_id_text_and_reads_parquet(tmp_path):
     assert v.read_frame(q)["x"].tolist() == [1.0]
     h = tmp_path / "h.csv"
     h.write_text("a,b\n")
-    assert "no data rows" in str(err(v.read_frame, h))
+    assert message(err(v.read_frame, h)) == "data file has no data rows (columns: ['a', 'b'])"
 
 
 # --- canonical tables ------------------------------------------------------------------------------
@@ -203,34 +213,34 @@ def test_canonical_data_passes():
 
 
 @pytest.mark.parametrize("breakage,match", [
-    (lambda d: setattr(d, "customers", d.customers.rename(columns={"customer_id": "id"})), "no 'customer_id'"),
+    (lambda d: setattr(d, "customers", d.customers.rename(columns={"customer_id": "id"})), "customers has no 'customer_id' column (columns: ['id'])"),
     (lambda d: setattr(d, "customers", d.customers.iloc[:0]), "customers table is empty"),
-    (lambda d: d.customers.__setitem__("customer_id", ["a", None]), "missing customer id"),
-    (lambda d: d.customers.__setitem__("customer_id", ["a", "a"]), "duplicate customer id"),
+    (lambda d: d.customers.__setitem__("customer_id", ["a", None]), "missing customer id (1 row(s))"),
+    (lambda d: d.customers.__setitem__("customer_id", ["a", "a"]), "duplicate customer id in a one-row-per-customer table (2 row(s))"),
     (lambda d: setattr(d, "transactions", d.transactions[["timestamp", "customer_id", "amount", "quantity",
-                                                          "category"]]), "transactions must start with"),
+                                                          "category"]]), "transactions must start with columns ['customer_id', 'timestamp', 'amount', 'quantity', 'category'], got ['timestamp', 'customer_id', 'amount', 'quantity', 'category']"),
     (lambda d: d.transactions.__setitem__("timestamp", d.transactions["timestamp"].astype("datetime64[s]")),
-     "transactions.timestamp must be datetime64[ns]"),
-    (lambda d: d.transactions.__setitem__("amount", [1, 2]), "transactions.amount must be float64"),
-    (lambda d: d.transactions.__setitem__("amount", [1.0, -2.0]), "transactions.amount must be >= 0"),
-    (lambda d: d.transactions.__setitem__("quantity", [np.nan, 1.0]), "transactions.quantity must be >= 0"),
+     "transactions.timestamp must be datetime64[ns], got datetime64[s]"),
+    (lambda d: d.transactions.__setitem__("amount", [1, 2]), "transactions.amount must be float64, got int64"),
+    (lambda d: d.transactions.__setitem__("amount", [1.0, -2.0]), "transactions.amount must be >= 0 and not missing (1 row(s))"),
+    (lambda d: d.transactions.__setitem__("quantity", [np.nan, 1.0]), "transactions.quantity must be >= 0 and not missing (1 row(s))"),
     (lambda d: d.transactions.__setitem__("timestamp", ns(["2024-01-01", None])),
-     "transactions.timestamp missing"),
-    (lambda d: d.transactions.__setitem__("customer_id", ["a", "q"]), "transaction of a customer absent"),
+     "transactions.timestamp missing (1 row(s))"),
+    (lambda d: d.transactions.__setitem__("customer_id", ["a", "q"]), "transaction of a customer absent from customers (1 row(s))"),
     (lambda d: setattr(d, "reviews", d.reviews[["text", "customer_id", "timestamp", "rating"]]),
-     "reviews must start with"),
-    (lambda d: d.reviews.__setitem__("timestamp", ["2024-01-03"]), "reviews.timestamp must be datetime64[ns]"),
-    (lambda d: d.reviews.__setitem__("rating", [4]), "reviews.rating must be float64"),
-    (lambda d: d.reviews.__setitem__("customer_id", ["q"]), "review of a customer absent"),
+     "reviews must start with columns ['customer_id', 'timestamp', 'text', 'rating'], got ['text', 'customer_id', 'timestamp', 'rating']"),
+    (lambda d: d.reviews.__setitem__("timestamp", [1.5]), "reviews.timestamp must be datetime64[ns], got float64"),
+    (lambda d: d.reviews.__setitem__("rating", [4]), "reviews.rating must be float64, got int64"),
+    (lambda d: d.reviews.__setitem__("customer_id", ["q"]), "review of a customer absent from customers (1 row(s))"),
     (lambda d: setattr(d, "truth", pd.Series(["s"])), "truth must be a Series indexed like customers"),
-    (lambda d: setattr(d, "truth", pd.Series(["s", "t"], index=[5, 6])), "truth must be a Series indexed"),
-    (lambda d: setattr(d, "truth", pd.Series(["s", None])), "missing truth label"),
+    (lambda d: setattr(d, "truth", pd.Series(["s", "t"], index=[5, 6])), "truth must be a Series indexed like customers"),
+    (lambda d: setattr(d, "truth", pd.Series(["s", None])), "missing truth label (1 row(s))"),
 ])
 def test_each_invariant_is_enforced(breakage, match):
     data = _canonical()
     breakage(data)
     e = err(v.validate_customer_data, data)
-    assert match in str(e) and "<CustomerData 'n'>" in str(e)
+    assert message(e) == match and e.file == "<CustomerData 'n'>"
 
 
 def test_row_of_a_broken_invariant_is_named():
