@@ -75,11 +75,11 @@ PLANTED: dict[str, tuple[str, str, str, str, list[str]]] = {
         "DEC's p normalised over customers instead of clusters",
         DEC_TESTS,
     ),
-    "cluster frequency over the wrong axis": (
-        "src/seglab/models/losses.py",
-        "weight = q.pow(2) / q.sum(dim=0, keepdim=True).clamp_min(_EPS)",
-        "weight = q.pow(2) / q.sum(dim=1, keepdim=True).clamp_min(_EPS)",
-        "f_j summed over clusters (always 1): p = q^2 renormalised, no frequency balance",
+    "cluster frequency not counted (no frequency balance)": (
+        "src/seglab/models/clustering_phase.py",
+        "frequency += q.sum(dim=0)",
+        "frequency += q.shape[0] / q.shape[1]",
+        "every cluster counted as equally frequent: p = q^2 renormalised, large clusters not discounted",
         DEC_TESTS,
     ),
     "spend_trend window boundary (recent window closed at W)": (

@@ -67,3 +67,16 @@ def test_idec_loss_weights():
     assert reconstruction_loss(x_hat, x).item() == 2.5
     torch.testing.assert_close(idec_loss(p, q, x_hat, x, gamma=0.0), torch.tensor(2.5))
     torch.testing.assert_close(idec_loss(p, q, x_hat, x, gamma=2.0), 2.5 + 2 * torch.log(torch.tensor(2.0)))
+
+
+def test_target_in_chunks_with_the_global_frequency_equals_the_whole():
+    """The streaming target update passes each chunk of q with f summed over all rows."""
+    gen = torch.Generator().manual_seed(1)
+    q = soft_assignment(torch.randn(30, 2, generator=gen, dtype=torch.float64),
+                        torch.randn(3, 2, generator=gen, dtype=torch.float64))
+    whole = target_distribution(q)
+    f = q.sum(dim=0)
+    chunks = torch.cat([target_distribution(q[i:i + 7], f) for i in range(0, 30, 7)])
+    torch.testing.assert_close(chunks, whole)
+    # a chunk's own column sums are not the global frequency
+    assert not torch.allclose(target_distribution(q[:7]), whole[:7])
