@@ -278,7 +278,7 @@ def _diffs(copy: Path, env: dict[str, str], names: list[str]) -> dict[str, str]:
 
 # --- report ---------------------------------------------------------------------------------------
 def write_report(records: RawRecords, out: Path, notes: Path | None) -> None:
-    planted = [r for r in records.latest(kind="planted")]
+    planted = [r for r in records.latest(kind="planted") if r["key"]["bug"] in (CONTROL, *PLANTED)]
     mut = [r for r in records.latest(kind="mutmut")]
     lines = [provenance_header(
         "Mutation testing and planted bugs",
