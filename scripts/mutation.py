@@ -119,8 +119,8 @@ PLANTED: dict[str, tuple[str, str, str, str, list[str]]] = {
     ),
     "category-share block dropped from the features": (
         "src/seglab/features/build.py",
-        "        if shares is not None:\n            parts.append(shares)",
-        "        if False:\n            parts.append(shares)",
+        "if shares is not None:",
+        "if False:",
         "the cat_share_* columns never reach the model",
         [E2E, *FEATURE_TESTS],
     ),
