@@ -195,6 +195,27 @@ def default_ari_records(records: RawRecords, seeds: list[int], log_dir: Path) ->
             print(key, summary["metrics"]["eval/ari"], flush=True)
 
 
+def synthetic_score_records(records: RawRecords, seed: int, cache_dir: str) -> None:
+    """Per planted segment of the default synthetic data: mean and std of customers' mean review
+    score, per head (what the text block brings to the default run's clustering)."""
+    import pandas as pd
+    from hydra import compose, initialize_config_dir
+    from hydra.utils import instantiate
+
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose("config", overrides=[f"seed={seed}"])
+    data = instantiate(cfg.data, _convert_="all").load()
+    truth = pd.Series(np.asarray(data.truth), index=data.customer_ids)
+    for head in ("shipped", "adapter"):
+        key = {"section": "synthetic_scores", "head": head, "seed": seed}
+        if records.done(key):
+            continue
+        rs = score_texts(data.reviews["text"].tolist(), {"name": "minilm", "head": head, "cache_dir": cache_dir})
+        per_customer = pd.Series(rs.score).groupby(data.reviews["customer_id"].to_numpy()).mean()
+        stats = per_customer.groupby(truth.reindex(per_customer.index).to_numpy()).agg(["mean", "std", "count"])
+        records.add(key, {"n_reviews": int(np.isfinite(rs.score).sum()), "per_segment": stats.round(4).to_dict("index")})
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data"))
@@ -224,6 +245,7 @@ def main(argv: list[str] | None = None) -> None:
         throughput_records(records, args.data_dir, args.threads, args.womens_n, args.seed)
     if args.default_ari:
         default_ari_records(records, [int(s) for s in args.ari_seeds.split(",")], Path(tempfile.mkdtemp(prefix="ari_")))
+        synthetic_score_records(records, int(args.ari_seeds.split(",")[0]), args.cache_dir)
     womens_path = out.with_name(out.stem + "_womens.json")
     if args.womens:
         from bench_text_womens import womens_section

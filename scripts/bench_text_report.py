@@ -115,6 +115,15 @@ def ari_lines(records: RawRecords) -> list[str]:
                          + ", ".join(f"{r['result']['ari']:.3f}" for r in rs) + " | "
                          + f"{mean_std([r['result']['wall_s'] for r in rs], 0)} | {mean_std([r['result']['cpu_s'] for r in rs], 0)}"
                          + f" | {np.mean([r['result']['load1'] for r in rs]):.1f} |")
+    scores = {r["key"]["head"]: r["result"] for r in records.latest(section="synthetic_scores")}
+    if scores:
+        segs = sorted(next(iter(scores.values()))["per_segment"])
+        lines += ["", "Customers' mean review score per planted segment of the default synthetic data (seed "
+                  f"{records.latest(section='synthetic_scores')[0]['key']['seed']}), mean ± std over the customers "
+                  "with reviews:", "", "| head | " + " | ".join(segs) + " |", "|---|" + "---|" * len(segs)]
+        for head, res in scores.items():
+            lines.append(f"| {head} | " + " | ".join(f"{res['per_segment'][g]['mean']:+.3f} ± {res['per_segment'][g]['std']:.3f}"
+                                                   for g in segs) + " |")
     return lines + [""]
 
 
