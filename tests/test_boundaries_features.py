@@ -289,3 +289,41 @@ def test_boolean_datetime_and_clashing_attributes():
     assert df.attrs["features"]["profile_only"] == []
     df = build_features(data)  # auto with transactions: the same columns, profile-only
     assert df.attrs["features"]["profile_only"] == ["vip", "joined_days", "attr_frequency"]
+
+
+def test_category_columns_follow_frequency_not_row_order_and_survive_absent_categories():
+    # rows: b first, then a twice; an unknown customer holds the only "c" rows
+    data = one_customer([1.0, 2.0, 3.0], [1.0, 1.0, 1.0], categories=["b", "a", "a"])
+    extra = data.transactions.iloc[:2].assign(customer_id="ghost", category="c")
+    data.transactions = pd.concat([data.transactions, extra, extra.assign(timestamp=AS_OF)], ignore_index=True)
+    df = build_features(data, top_categories=3)
+    assert df.attrs["features"]["top_categories"] == ["c", "a", "b"]
+    assert [c for c in df.columns if c.startswith("cat_")] == ["cat_share_c", "cat_share_a", "cat_share_b"]
+    assert df.loc["x", ["cat_share_c", "cat_share_a", "cat_share_b"]].tolist() == pytest.approx([0, 2 / 3, 1 / 3])
+
+
+def test_amount_shares_of_small_spends():
+    data = one_customer([1.0, 2.0], [0.2, 0.3], categories=["a", "b"])
+    df = build_features(data, category_weight="amount")
+    assert df.loc["x", ["cat_share_a", "cat_share_b"]].tolist() == pytest.approx([0.4, 0.6])
+
+
+def test_categorical_customer_ids_do_not_invent_purchases():
+    data = one_customer([1.0, 2.0, 3.0], [5.0, 7.0, 1.0])
+    cats = ["x", "y", "z"]
+    data.transactions["customer_id"] = pd.Categorical(["x", "x", "y"], categories=cats)
+    data.customers = pd.DataFrame({"customer_id": pd.Categorical(["x", "y"], categories=cats)})
+    df = build_features(data)
+    # no (customer, timestamp) pairs made up from the categories: x bought twice, y once
+    assert df["frequency"].tolist() == [2, 1] and df["monetary_total"].tolist() == [12, 1]
+    assert df["basket_size"].tolist() == [1, 1]
+
+
+def test_precomputed_features_are_the_clustering_inputs():
+    customers = pd.DataFrame({"customer_id": ["b", "a"], "age": [30, 40]})
+    feats = pd.DataFrame({"f1": [1, 2], "f2": [0.5, 0.25]})
+    df = build_features(CustomerData(name="p", customers=customers, features=feats), attributes="cluster")
+    assert list(df.index) == ["b", "a"] and list(df.columns) == ["f1", "f2"]
+    assert df["f1"].dtype == "float64" and df.loc["a", "f2"] == 0.25
+    info = df.attrs["features"]
+    assert info["precomputed"] is True and info["attributes"] == "none" and info["profile_only"] == []
