@@ -11,13 +11,14 @@ integer microseconds); the output is one row per customer who has a transaction,
 name is a valid column name on every engine; ``feature_names`` gives the real names).
 
 Why SQL rather than Ibis expressions: both were measured on the same 26.7 million rows (10^6
-customers, 2 cores under load): the recency/frequency/gap core as Ibis 12 on DuckDB took
-45.2 s wall / 18.3 s CPU, as hand-written SQL on DuckDB 42.3 s / 17.0 s (Ibis compiles to the
-same SQL, so the engine time is the same); Ibis would add six packages and its PySpark backend
-pins ``pyspark < 4.1`` (pip resolved 4.0.5 beside Ibis, 4.3.0 without), while the SQL text
-needs nothing, can be read and reviewed as is, and runs in any SQL engine a cluster offers.
-The two dialect differences (epoch microseconds, quoting) live in ``sql_input.Dialect``.
-Figures and commands: ``experiments/scale.md``.
+customers, 2 cores, load 11-12; ``scripts/bench_sql_vs_ibis.py``): the recency/frequency/gap core
+took 37.4 s wall / 17.6 s CPU as Ibis 12 expressions on DuckDB and 37.3 s / 18.0 s as SQL text
+on DuckDB, with the same result: Ibis compiles to the same SQL, so the engine time is the same.
+Ibis would add six packages and its PySpark backend pins ``pyspark < 4.1`` (pip resolved 4.0.5
+beside Ibis, 4.3.0 without), while the SQL text needs nothing, can be read and reviewed as it
+is, and runs in any SQL engine a cluster offers. The two dialect differences (epoch
+microseconds, parsing text dates, the text type, identifier quoting) live in ``sql_input.Dialect``.
+Figures: ``experiments/scale.md``.
 
 Duplicates: with ``dedupe`` (the source's ``drop_duplicates``) exact duplicate rows are
 collapsed by a ``GROUP BY`` of all five columns (``lines``), which also counts them, so the
