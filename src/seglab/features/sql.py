@@ -16,7 +16,7 @@ took 37.4 s wall / 17.6 s CPU as Ibis 12 expressions on DuckDB and 37.3 s / 18.0
 on DuckDB, with the same result: Ibis compiles to the same SQL, so the engine time is the same.
 Ibis would add six packages and its PySpark backend pins ``pyspark < 4.1`` (pip resolved 4.0.5
 beside Ibis, 4.3.0 without), while the SQL text needs nothing, can be read and reviewed as it
-is, and runs in any SQL engine a cluster offers. The two dialect differences (epoch
+is, and runs in any SQL engine a cluster offers. The dialect differences (epoch
 microseconds, parsing text dates, the text type, identifier quoting) live in ``sql_input.Dialect``.
 Figures: ``experiments/scale.md``.
 
