@@ -75,17 +75,18 @@ def aris(records: RawRecords, variant: str, model: str, seeds: list[int]) -> lis
     return [r["result"]["ari"] for r in found if r is not None]
 
 
-def choose(records: RawRecords, tune_seeds: list[int]) -> str:
-    def score(variant: str) -> tuple[float, float]:
+def choose(records: RawRecords, tune_seeds: list[int]) -> str | None:
+    """The rule's choice, or None while some variant lacks a tuning run (no choice from partial data)."""
+    scores = {}
+    for variant in VARIANTS:
         dec, km = aris(records, variant, "dec", tune_seeds), aris(records, variant, "kmeans", tune_seeds)
         if len(dec) < len(tune_seeds) or len(km) < len(tune_seeds):
-            return (-1.0, -1.0)
-        return (statistics.mean(dec), statistics.mean(km))
+            return None
+        scores[variant] = (statistics.mean(dec), statistics.mean(km))
+    return max(scores, key=scores.get)
 
-    return max(VARIANTS, key=score)
 
-
-def report(records: RawRecords, args: argparse.Namespace, chosen: str) -> None:
+def report(records: RawRecords, args: argparse.Namespace, chosen: str | None) -> None:
     used = sorted({r["commit"] for r in records.records})
     lines = [
         provenance_header("Weight of the review-text block: chosen on tuning seeds, reported on benchmark seeds",
@@ -98,8 +99,9 @@ def report(records: RawRecords, args: argparse.Namespace, chosen: str) -> None:
         "over seeds.",
         "",
         f"Rule: the weight with the best mean DEC ARI on tuning seeds {args.tune_seeds} (ties: k-means) is the "
-        f"default; benchmark seeds {args.seeds} choose nothing. **Chosen: `{chosen}`** "
-        f"(the configured default in `conf/features/default.yaml` is `{args.current}`).",
+        f"default; benchmark seeds {args.seeds} choose nothing. "
+        + (f"**Chosen: `{chosen}`**" if chosen else "**No choice yet: the tuning runs are incomplete**")
+        + f" (the configured default in `conf/features/default.yaml` is `{args.current}`).",
         "",
         "| text block | DEC, tuning seeds | k-means, tuning seeds | DEC, benchmark seeds | k-means, benchmark seeds |",
         "|---|---|---|---|---|",
@@ -107,8 +109,8 @@ def report(records: RawRecords, args: argparse.Namespace, chosen: str) -> None:
     for v in VARIANTS:
         cells = [mean_std(aris(records, v, m, s)) for s in (args.tune_seeds, args.seeds) for m in MODELS]
         lines.append(f"| {v} | " + " | ".join(cells) + " |")
-    lines += ["", "Per run:", "", "| text block | model | seed | ARI | features | fit s | wall s | CPU s | load1 |",
-              "|---|---|---|---|---|---|---|---|---|"]
+    lines += ["", "Per run:", "", "| text block | model | seed | ARI | features | fit s | wall s | CPU s | load1 | commit |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
     for v in VARIANTS:
         for m in MODELS:
             for s in [*args.tune_seeds, *args.seeds]:
@@ -117,7 +119,7 @@ def report(records: RawRecords, args: argparse.Namespace, chosen: str) -> None:
                     continue
                 r = rec["result"]
                 lines.append(f"| {v} | {m} | {s} | {r['ari']:.4f} | {r['n_features']:.0f} | {r['fit_s']:.1f} | "
-                             f"{r['wall_s']:.1f} | {r['cpu_s']:.1f} | {r['load1']:.1f} |")
+                             f"{r['wall_s']:.1f} | {r['cpu_s']:.1f} | {r['load1']:.1f} | {rec['commit']} |")
     args.out.write_text("\n".join(lines) + "\n")
     print(f"wrote {args.out}")
 
@@ -141,7 +143,7 @@ def main() -> None:
         if not args.report_only:
             measure(records, args.variants, args.tune_seeds, Path(tmp))
         chosen = choose(records, args.tune_seeds)
-        if not args.report_only:
+        if not args.report_only and chosen is not None:
             measure(records, list(dict.fromkeys([chosen, args.current])), args.seeds, Path(tmp))
     report(records, args, chosen)
 
