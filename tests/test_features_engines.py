@@ -172,3 +172,19 @@ def test_strftime_formats_become_spark_patterns():
     assert java_datetime_pattern("%Y-%m-%dT%H:%M:%S") == "yyyy-MM-dd'T'HH:mm:ss"
     with pytest.raises(ConfigError):
         java_datetime_pattern("%G")
+
+
+def test_sql_sums_are_exact_so_row_order_cannot_change_them():
+    # 0.1 + 0.2 + 0.3 is 0.6000000000000001 in floating point and 0.6 the other way round: the
+    # SQL engines sum money exactly (DECIMAL), so parallel workers adding in any order agree
+    rows = edge_frame().iloc[:3].assign(customer_id="x", amount=[0.1, 0.2, 0.3], quantity=[1.0, 2.0, 4.0])
+    rows["timestamp"] = [AS_OF - pd.Timedelta(days=d) for d in (3.0, 2.0, 1.0)]
+    totals = set()
+    for order in ([0, 1, 2], [2, 1, 0], [1, 2, 0]):
+        data = edge_data()
+        data.transactions = pd.concat([data.transactions, rows.iloc[order]], ignore_index=True)
+        data.customers = pd.concat([data.customers, pd.DataFrame({"customer_id": ["x"], "age": [50.0]})],
+                                   ignore_index=True)
+        got = build_features(data, engine="duckdb", category_weight="amount")
+        totals.add((got.loc["x", "monetary_total"], got.loc["x", "gap_std_days"]))
+    assert totals == {(0.6, 0.0)}  # one exact answer; two equal gaps have exactly no spread
