@@ -10,10 +10,11 @@
   run already holds), DuckDB for transactions that stay on disk (``seglab.data.lazy``: Parquet
   above the source's ``lazy_rows``).
 
-Every engine gives the same features within floating-point summation order (tested column by
-column against pandas, ``tests/test_features_engines.py``: relative and absolute tolerance
-1e-9), in the order of ``data.customers``, so the same seed gives the same labels; customers
-without transactions get the pandas path's fill values.
+Every engine gives the same features as pandas within a relative and absolute tolerance of
+1e-9 (tested column by column, ``tests/test_features_engines.py``; pandas adds floats in row
+order, the SQL sums exactly), in the order of ``data.customers``; the SQL engines' exact sums
+make their results bit-identical from run to run whatever the threads do, so the same seed
+gives the same labels. Customers without transactions get the pandas path's fill values.
 """
 
 from __future__ import annotations
