@@ -246,7 +246,7 @@ def score_texts(
     n = len(texts)
     valid = np.array([bool(t.strip()) for t in texts]) if skip_empty else np.ones(n, bool)
     runner = runner or make_runner(cfg, plan)
-    if plan.head == "adapter" and Path(str(runner.source)).resolve() != Path(str(plan.model)).resolve():
+    if plan.head == "adapter" and Path(str(runner.source)).name != Path(str(plan.model)).name:  # names carry the hashes
         raise ConfigError(f"text.head=adapter needs a runner on the merged model {plan.model}, got {runner.source}")
     cache = VectorCache(cfg.get("cache_dir"), runner.identity, runner.out_dim)
     todo = [t for t, ok in zip(texts, valid, strict=True) if ok]
