@@ -320,8 +320,8 @@ def write_report(records: RawRecords, out: Path, notes: Path | None) -> None:
                          f"{c.get('no tests', 0)} | {other} | {killed / max(n, 1):.1%} | "
                          f"{r['result']['wall_s']:.0f} | {r['result']['cpu_s']:.0f} | {r['result']['load1']:.1f} | "
                          f"{r['commit']} |")
-        lines += ["", f"All five modules: {killed_all} of {total} mutants killed ({killed_all / max(total, 1):.1%}).",
-                  ""]
+        lines += ["", f"The {len(mut)} module(s) above together: {killed_all} of {total} mutants killed "
+                      f"({killed_all / max(total, 1):.1%}).", ""]
         lines += ["### Survivors", ""]
         for r in sorted(mut, key=lambda r: r["key"]["module"]):
             surv = r["result"]["survivors"]
