@@ -111,6 +111,26 @@ def build_cache(cache: Path, n: int, seed: int) -> None:
     print(f"cached n={n} seed={seed} {X.shape} in {time.perf_counter() - t0:.0f} s", flush=True)
 
 
+def bootstrap_cache(cache: Path, n: int, seed: int, source_n: int, jitter: float = 0.01) -> None:
+    """A size beyond what the pandas feature path can build here (10^7): rows of the ``source_n``
+    matrix of the same seed drawn with replacement plus N(0, jitter²) noise, truth carried along.
+    Tests the fit's time and memory at that size; its ARI says how the model handles the size, not
+    new data (the rows are copies of 10^6 customers)."""
+    import numpy as np
+
+    path = cache_path(cache, n, seed)
+    if path.exists():
+        return
+    src = np.load(cache_path(cache, source_n, seed))
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(0, len(src["X"]), size=n)
+    X = src["X"][rows]
+    for i in range(0, n, 1_000_000):  # in place, chunk by chunk: no second n x d array
+        X[i:i + 1_000_000] += rng.normal(0.0, jitter, size=X[i:i + 1_000_000].shape).astype(np.float32)
+    np.savez(path, X=X, truth=src["truth"][rows])
+    print(f"bootstrapped n={n} seed={seed} from n={source_n}", flush=True)
+
+
 # --------------------------------------------------------------------------------------------
 # One fit (child process)
 # --------------------------------------------------------------------------------------------
@@ -251,6 +271,8 @@ def main() -> None:
     ap.add_argument("--seeds", nargs="+", type=int, default=[100, 101, 102])
     ap.add_argument("--cache", type=Path, default=Path(os.environ.get("SEGLAB_SCALE_CACHE", "/tmp/seglab_scale")))
     ap.add_argument("--build-cache", action="store_true")
+    ap.add_argument("--bootstrap-from", type=lambda s: int(float(s)), default=None,
+                    help="with --build-cache: resample this size's cached matrix up to --n (10^7)")
     ap.add_argument("--rerun", action="store_true", help="fit again even when a record exists")
     ap.add_argument("--report-only", action="store_true")
     ap.add_argument("--one", help=argparse.SUPPRESS)
@@ -261,7 +283,10 @@ def main() -> None:
     if args.build_cache:
         for n in args.n:
             for seed in args.seeds:
-                build_cache(args.cache, n, seed)
+                if args.bootstrap_from:
+                    bootstrap_cache(args.cache, n, seed, args.bootstrap_from)
+                else:
+                    build_cache(args.cache, n, seed)
         return
     if args.report_only:
         write_report(RawRecords(RECORDS, any_commit=True))

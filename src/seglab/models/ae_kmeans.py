@@ -212,10 +212,17 @@ class AEKMeans(ClusterModel):
         return self.latent(X)
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        """Student-t soft assignment q (rows sum to 1) of each row to each latent centre."""
-        Z = torch.as_tensor(self.transform(X), dtype=torch.float64)
+        """Student-t soft assignment q (rows sum to 1) of each row to each latent centre.
+
+        In chunks of rows: the kernel's (rows, k, latent) difference tensor would be 4 GB in
+        float64 for 10^7 customers at once."""
+        Z = self.transform(X)
         centers = torch.as_tensor(self.cluster_centers_, dtype=torch.float64)
-        return soft_assignment(Z, centers, float(self.alpha)).numpy()
+        out = np.empty((len(Z), len(centers)), dtype=np.float64)
+        for i in range(0, len(Z), 65536):
+            z = torch.as_tensor(Z[i:i + 65536], dtype=torch.float64)
+            out[i:i + 65536] = soft_assignment(z, centers, float(self.alpha)).numpy()
+        return out
 
     def reconstruct(self, X: np.ndarray) -> np.ndarray:
         """The autoencoder's reconstruction of ``X`` (for diagnostics)."""

@@ -88,26 +88,44 @@ def predict_device(trainer_kwargs: Mapping[str, Any] | None) -> torch.device:
     return torch.device("cpu")
 
 
+#: Inference over at least this many rows shows progress (about a second of a small MLP per 10^6).
+ENCODE_PROGRESS_ROWS = 1_000_000
+
+
 @torch.no_grad()
 def encode(module: nn.Module, X: np.ndarray | torch.Tensor, device: torch.device | str = "cpu",
            batch_size: int = 4096) -> np.ndarray:
     """Run ``module`` in eval mode over ``X`` in batches on ``device``; float32 numpy out.
 
-    The module is moved back to where it was and its train/eval mode restored.
+    The module is moved back to where it was and its train/eval mode restored. The output is
+    filled in place (no list of batches concatenated at the end: one output-sized array, not
+    two); from ``ENCODE_PROGRESS_ROWS`` rows on it shows labelled progress.
     """
+    from seglab.progress import Progress
+
     Xt = torch.as_tensor(np.asarray(X, dtype=np.float32)) if not isinstance(X, torch.Tensor) else X.float()
+    if len(Xt) == 0:
+        return np.zeros((0, 0), dtype=np.float32)
     params = list(module.parameters())
     home = params[0].device if params else torch.device("cpu")
     was_training = module.training
     device = torch.device(device)
     module.to(device).eval()
+    out: np.ndarray | None = None
+    bar = Progress("encoding", total=len(Xt), unit="row") if len(Xt) >= ENCODE_PROGRESS_ROWS else None
     try:
-        out = [module(Xt[i:i + batch_size].to(device)).cpu() for i in range(0, len(Xt), batch_size)]
+        for i in range(0, len(Xt), batch_size):
+            batch = module(Xt[i:i + batch_size].to(device)).cpu().numpy()
+            if out is None:
+                out = np.empty((len(Xt), batch.shape[1]), dtype=np.float32)
+            out[i:i + len(batch)] = batch
+            if bar is not None:
+                bar.update(len(batch))
     finally:
         module.to(home).train(was_training)
-    if not out:
-        return np.zeros((0, 0), dtype=np.float32)
-    return torch.cat(out).numpy()
+        if bar is not None:
+            bar.close()
+    return out
 
 
 _NOISY_LOGGERS = (
