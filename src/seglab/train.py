@@ -369,6 +369,7 @@ def main_entry(cfg: DictConfig) -> float | None:
             print(f"seglab error: {err}", file=sys.stderr, flush=True)
             sys.exit(2)
         raise
-    print_summary(cfg, result)
+    if is_rank_zero():  # the other DDP ranks ran the same fit; one summary is enough
+        print_summary(cfg, result)
     value = result.metrics.get("eval/silhouette")
     return None if value is None or math.isnan(value) else float(value)
