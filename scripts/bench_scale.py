@@ -277,11 +277,12 @@ def write_table(records: RawRecords, args) -> None:
     texts = sorted((r for r in latest.values() if r["key"]["stage"] == "text"), key=lambda r: r["key"]["n"])
     if texts:
         lines += ["", "## Text stage: first scoring vs a rerun on the cache", "",
-                  "| N | seed | reviews | distinct texts | first: s (reviews/s) | CPU s | cached: s (reviews/s) | load |",
-                  "|---|---|---|---|---|---|---|---|"]
+                  "| N | seed | review text | reviews | distinct texts | first: s (reviews/s) | CPU s | "
+                  "cached: s (reviews/s) | load |", "|---|---|---|---|---|---|---|---|---|"]
         for r in texts:
             a, b = r["result"]["first"], r["result"]["cached"]
-            lines.append(f"| {r['key']['n']:,} | {r['key']['seed']} | {a['n_reviews']} | {a['n_distinct']} | "
+            source = "real sentences (corpus)" if r["key"]["corpus"] else "templated"
+            lines.append(f"| {r['key']['n']:,} | {r['key']['seed']} | {source} | {a['n_reviews']:,} | {a['n_distinct']:,} | "
                          f"{a['score_s']:.1f} ({a['n_reviews'] / a['score_s']:.0f}) | {a['cpu_s']:.1f} | "
                          f"{b['score_s']:.1f} ({b['n_reviews'] / b['score_s']:.0f}) | {a['load1_before']:.1f} |")
     bars = [r for r in latest.values() if r["key"]["stage"] == "features_bar"]
