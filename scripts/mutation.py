@@ -48,7 +48,8 @@ MODULES: dict[str, list[str]] = {
         "tests/test_boundaries_losses.py",
     ],
     "src/seglab/evaluate/metrics.py": ["tests/test_evaluate.py", "tests/test_boundaries_metrics.py"],
-    "src/seglab/features/build.py": ["tests/test_features.py", "tests/test_boundaries_features.py"],
+    "src/seglab/features/build.py": ["tests/test_features.py", "tests/test_boundaries_features.py",
+                                     "tests/test_features_engines.py::test_duckdb_matches_pandas_on_edge_cases"],
     "src/seglab/data/validate.py": ["tests/test_data_validation.py", "tests/test_boundaries_validation.py"],
     "src/seglab/text/aggregate.py": ["tests/test_text_aggregate.py", "tests/test_boundaries_text.py"],
 }

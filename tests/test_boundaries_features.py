@@ -327,3 +327,18 @@ def test_precomputed_features_are_the_clustering_inputs():
     assert df["f1"].dtype == "float64" and df.loc["a", "f2"] == 0.25
     info = df.attrs["features"]
     assert info["precomputed"] is True and info["attributes"] == "none" and info["profile_only"] == []
+
+
+def test_defaults_six_categories_ninety_day_window_ten_levels_pandas_engine():
+    cats = [f"k{i}" for i in range(8)]
+    data = one_customer([float(i + 1) for i in range(8)] + [89.5, 90.0], [1.0] * 8 + [3.0, 5.0],
+                        categories=cats + ["k0", "k0"])
+    df = build_features(data)
+    assert [c for c in df.columns if c.startswith("cat_")] == [f"cat_share_k{i}" for i in range(6)] + [
+        "cat_share_other"]
+    # W = 90: the purchase 89.5 days old is recent, the one exactly 90 days old is past
+    assert df.loc["x", "spend_trend"] == pytest.approx(math.log1p(8 + 3) - math.log1p(5))
+    assert df.attrs["features"]["engine"] == "pandas"
+    levels = _with_attribute([f"v{i:02d}" for i in range(11)] * 3)
+    df = build_features(levels, max_unique_share=1.0)
+    assert tags(df) == [f"tag=v{i:02d}" for i in range(10)] + ["tag=other"]
