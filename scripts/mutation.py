@@ -280,7 +280,11 @@ def _diffs(copy: Path, env: dict[str, str], names: list[str]) -> dict[str, str]:
 # --- report ---------------------------------------------------------------------------------------
 def write_report(records: RawRecords, out: Path, notes: Path | None) -> None:
     planted = [r for r in records.latest(kind="planted") if r["key"]["bug"] in (CONTROL, *PLANTED)]
-    mut = [r for r in records.latest(kind="mutmut")]
+    newest: dict[str, dict] = {}
+    for r in records.records:  # the newest run of each module, whatever its test selection
+        if r["key"].get("kind") == "mutmut":
+            newest[r["key"]["module"]] = r
+    mut = list(newest.values())
     lines = [provenance_header(
         "Mutation testing and planted bugs",
         extra=["Raw records (one per planted bug / module, with each survivor's diff): "
