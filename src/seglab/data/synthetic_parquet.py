@@ -106,12 +106,15 @@ class SyntheticParquetSource(DataSource):
         name: dataset name for the tracker.
         path: the folder (it holds ``dataset.json``).
         in_memory: passed to ``TransactionsSource`` (``auto``: on disk above its row threshold).
+        duckdb: options of the DuckDB connection that checks on-disk files (``TransactionsSource``).
     """
 
-    def __init__(self, name: str = "synthetic_parquet", path: str | None = None, in_memory: str | bool = "auto"):
+    def __init__(self, name: str = "synthetic_parquet", path: str | None = None, in_memory: str | bool = "auto",
+                 duckdb: dict | None = None):
         self.name = name
         self.path = path
         self.in_memory = in_memory
+        self.duckdb = duckdb
 
     def load(self) -> CustomerData:
         from seglab.data.validate import check_file
@@ -122,7 +125,7 @@ class SyntheticParquetSource(DataSource):
             name=self.name, path=str(root / "transactions"), quantity="quantity", category="category",
             customers_path=str(root / "customers.parquet"), truth_column=info["truth_column"],
             reviews_path=str(root / "reviews.parquet"), review_timestamp="timestamp", review_rating="rating",
-            reference_date=info["reference_date"], in_memory=self.in_memory,
+            reference_date=info["reference_date"], in_memory=self.in_memory, duckdb=self.duckdb,
         ).load()
         data.meta.update({"generator": info["generator"], "generator_arguments": info["arguments"]})
         return data
