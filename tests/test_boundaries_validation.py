@@ -241,6 +241,12 @@ def test_each_invariant_is_enforced(breakage, match):
     breakage(data)
     e = err(v.validate_customer_data, data)
     assert message(e) == match and e.file == "<CustomerData 'n'>"
+    if "row(s)" in match:  # row errors name their column
+        expected = {"missing customer id": "customer_id", "duplicate customer id": "customer_id",
+                    "transactions.amount": "amount", "transactions.quantity": "quantity",
+                    "transactions.timestamp": "timestamp", "transaction of": "customer_id",
+                    "review of": "customer_id", "missing truth": "truth"}
+        assert e.column == next(col for start, col in expected.items() if match.startswith(start))
 
 
 def test_row_of_a_broken_invariant_is_named():
@@ -283,18 +289,18 @@ def test_attribute_kinds():
 
 # --- what the survivors of mutation testing showed untested ------------------------------------------
 def test_transactions_frame_passes_the_date_format_and_unit():
-    raw = pd.DataFrame({"c": ["a"], "t": ["31/12/2023"], "m": [1.0]})
+    raw = pd.DataFrame({"c": ["a"], "t": ["01/02/2024"], "m": [1.0]})  # day first: 1 February
     out = v.transactions_frame(raw, F, customer_id="c", timestamp="t", amount="m", date_format="%d/%m/%Y")
-    assert out["timestamp"].tolist() == [pd.Timestamp("2023-12-31")]
+    assert out["timestamp"].tolist() == [pd.Timestamp("2024-02-01")]
     raw = pd.DataFrame({"c": ["a"], "t": [86400], "m": [1.0]})
     out = v.transactions_frame(raw, F, customer_id="c", timestamp="t", amount="m", date_unit="s")
     assert out["timestamp"].tolist() == [pd.Timestamp("1970-01-02")]
 
 
 def test_reviews_frame_dates_ids_and_errors_name_the_file():
-    raw = pd.DataFrame({"c": ["a", "b"], "t": ["31/12/2023", ""], "x": ["ok", "fine"]}, index=[10, 11])
+    raw = pd.DataFrame({"c": ["a", "b"], "t": ["01/02/2024", ""], "x": ["ok", "fine"]}, index=[10, 11])
     out = v.reviews_frame(raw, F, customer_id="c", text="x", timestamp="t", date_format="%d/%m/%Y")
-    assert out["timestamp"].iloc[0] == pd.Timestamp("2023-12-31") and pd.isna(out["timestamp"].iloc[1])
+    assert out["timestamp"].iloc[0] == pd.Timestamp("2024-02-01") and pd.isna(out["timestamp"].iloc[1])
     out = v.reviews_frame(raw.assign(t=[86400, None]), F, customer_id="c", text="x", timestamp="t", date_unit="s")
     assert out["timestamp"].iloc[0] == pd.Timestamp("1970-01-02")
     e = err(v.reviews_frame, raw.assign(t=["soon", ""]), F, customer_id="c", text="x", timestamp="t")
@@ -341,11 +347,11 @@ def test_restrict_to_customers_warns_with_three_examples(caplog):
 
 def test_attribute_frame_edges():
     raw = pd.DataFrame({"n": [1, 2], "when": pd.to_datetime(["2024-01-01", "2024-02-01"]),
-                        "joined": ["31-12-2023", None], "none_yet": [None, None], "inc": ["1", None]})
+                        "joined": ["01-02-2024", None], "none_yet": [None, None], "inc": ["1", None]})
     out, ref = v.attribute_frame(raw, F, date_columns=["joined"], date_format="%d-%m-%Y", numeric_columns=["inc"])
     assert out["n"].dtype == "int64"  # numeric columns stay as read
     assert out["when"].dtype.kind == "M" and out["when"].iloc[1] == pd.Timestamp("2024-02-01")
-    assert ref == pd.Timestamp("2023-12-31") and out["joined_days"].iloc[0] == 0.0
+    assert ref == pd.Timestamp("2024-02-01") and out["joined_days"].iloc[0] == 0.0
     assert out["inc"].iloc[0] == 1.0 and np.isnan(out["inc"].iloc[1])  # declared numeric: missing allowed
     e = err(v.attribute_frame, raw, F, numeric_columns=["absent"])
     assert e.file == F and e.column == "absent"
@@ -365,3 +371,37 @@ def test_numeric_typo_message_word_for_word():
     e = err(v.attribute_frame, pd.DataFrame({"income": col}), F)
     assert message(e) == ("column 'income' is 95.0% numbers but has non-numeric values (fix them, or list the "
                           "column in categorical_columns) (1 row(s))")
+
+
+def test_zero_amounts_and_quantities_are_valid_data():
+    data = _canonical()
+    data.transactions["amount"] = [0.0, 0.5]
+    data.transactions["quantity"] = [0.0, 1.0]
+    assert v.validate_customer_data(data) is data
+
+
+def test_precomputed_features_must_line_up_and_be_float():
+    data = _canonical()
+    data.features = pd.DataFrame({"f": [1.0, 2.0]})
+    assert v.validate_customer_data(data) is data
+    data.features = pd.DataFrame({"f": [1.0]})
+    assert message(err(v.validate_customer_data, data)) == "features must be a frame indexed like customers"
+    data.features = pd.DataFrame({"f": [1.0, 2.0]}, index=[3, 4])
+    assert message(err(v.validate_customer_data, data)) == "features must be a frame indexed like customers"
+    data.features = pd.DataFrame({"f": [1.0, 2.0], "g": [1, 2], "h": ["a", "b"]})
+    assert message(err(v.validate_customer_data, data)) == "features must be float64 columns, not ['g', 'h']"
+
+
+def test_read_frame_errors_word_for_word(tmp_path):
+    p = tmp_path / "blank.csv"
+    p.write_text("\n\n")
+    assert message(err(v.read_frame, p, what="customer table")).startswith("customer table has no columns or rows (")
+    q = tmp_path / "bad.csv"
+    q.write_bytes(b"a,b\n\xff\xfe,1\n")
+    assert message(err(v.read_frame, q, what="customer table")).startswith("customer table could not be parsed: ")
+    one = tmp_path / "one.csv"
+    one.write_text("only\n1\n")
+    assert v.read_frame(one)["only"].tolist() == [1]  # a single column is a table too
+    semi = tmp_path / "semi.txt"
+    semi.write_text("a;b\n1;2\n")
+    assert list(v.read_frame(semi, sep=";").columns) == ["a", "b"]
