@@ -50,14 +50,16 @@ MODULES: dict[str, list[str]] = {
     "src/seglab/evaluate/metrics.py": ["tests/test_evaluate.py", "tests/test_boundaries_metrics.py"],
     "src/seglab/features/build.py": ["tests/test_features.py", "tests/test_boundaries_features.py",
                                      "tests/test_features_engines.py::test_duckdb_matches_pandas_on_edge_cases"],
-    "src/seglab/data/validate.py": ["tests/test_data_validation.py", "tests/test_boundaries_validation.py"],
+    "src/seglab/data/validate.py": ["tests/test_data_validation.py", "tests/test_boundaries_validation.py",
+                                    "tests/test_boundaries_validation_more.py"],
     "src/seglab/text/aggregate.py": ["tests/test_text_aggregate.py", "tests/test_boundaries_text.py"],
 }
 
 E2E = "tests/test_e2e_values.py"
 DEC_TESTS = ["tests/test_dec_behaviour.py", "tests/test_models_deep.py", E2E]
 FEATURE_TESTS = ["tests/test_features.py", "tests/test_boundaries_features.py"]
-VALIDATION_TESTS = ["tests/test_data_validation.py", "tests/test_boundaries_validation.py"]
+VALIDATION_TESTS = ["tests/test_data_validation.py", "tests/test_boundaries_validation.py",
+                    "tests/test_boundaries_validation_more.py"]
 TEXT_TESTS = ["tests/test_text_aggregate.py", "tests/test_boundaries_text.py"]
 
 #: name -> (file, exact text, replacement, what it breaks, the default-suite test files run on it)
