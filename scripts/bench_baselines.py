@@ -57,18 +57,14 @@ MODELS = [
     "hdbscan",
     "dec",
 ]
-COLUMNS = [
-    ("eval/n_clusters", "segments", 1),
-    ("eval/noise_share", "noise", 3),
-    ("eval/min_cluster_share", "min share", 3),
-    ("eval/silhouette", "silhouette ↑", 3),
-    ("eval/calinski_harabasz", "CH ↑", 0),
-    ("eval/davies_bouldin", "DB ↓", 2),
-    ("eval/acc", "ACC ↑", 3),
-    ("eval/nmi", "NMI ↑", 3),
-    ("eval/ari", "ARI ↑", 3),
-    ("time/fit_s", "fit s", 2),
-]
+SIZE_COLUMNS = ("eval/n_clusters", "eval/noise_share", "eval/min_cluster_share")
+
+
+def columns():
+    """The table's metrics, from the metric registry: sizes, the report's ranked metrics, fit time."""
+    from seglab.evaluate import get_spec, report_specs
+
+    return [get_spec(k) for k in SIZE_COLUMNS] + report_specs("rank") + report_specs("info")
 
 
 def compose(overrides: list[str]):
@@ -152,7 +148,9 @@ def main() -> None:
     import logging
 
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
-    from seglab.evaluate.choose_k import choose_k, plot_k_selection
+    from seglab import plots
+    from seglab.diagnostics.choose_k import choose_k
+    from seglab.evaluate.registry import decimals_for
     from seglab.train import run
 
     extra = list(args.extra)
@@ -186,9 +184,8 @@ def main() -> None:
             t0 = time.perf_counter()
             data, X = features_matrix(cfg)
             sel = choose_k(X, k_min=2, k_max=args.k_max, random_state=0)
-            plot_k_selection(
-                sel, fig_dir / f"k_selection_{ds}.png", title=f"{ds}: criteria vs k (k-means, seed 0)"
-            )
+            plots.save(plots.k_selection(sel, title=f"{ds}: criteria vs k (k-means, seed 0)"),
+                       fig_dir / f"k_selection_{ds}.png")
             picks = " | ".join(
                 str(sel.picks[c])
                 for c in ("elbow", "silhouette", "calinski_harabasz", "davies_bouldin", "gap", "bic")
@@ -258,12 +255,12 @@ def main() -> None:
                         flush=True,
                     )
 
-            cols = [c for c in COLUMNS if has_truth or c[0] not in ("eval/acc", "eval/nmi", "eval/ari")]
+            cols = [s for s in columns() if has_truth or s.needs != "truth"]
             lines = [
                 f"### {ds} ({X.shape[0]:,} customers, {X.shape[1]} features, k = {args.k}"
                 f"{', truth: planted segments' if has_truth else ', no ground truth'})",
                 "",
-                "| model | " + " | ".join(c[1] for c in cols) + " |",
+                "| model | " + " | ".join(f"{s.label} {s.arrow}".rstrip() for s in cols) + " |",
                 "|---|" + "---|" * len(cols),
             ]
             for model in models:
@@ -271,7 +268,9 @@ def main() -> None:
                 if not rows:
                     lines.append(f"| {model} | " + " | ".join("failed" for _ in cols) + " |")
                     continue
-                cells = [fmt([r["metrics"].get(c[0]) for r in rows], c[2]) for c in cols]
+                values = {s.key: [r["metrics"].get(s.key) for r in rows] for s in cols}
+                cells = [fmt(values[s.key], decimals_for(s, [v for v in values[s.key] if v is not None]))
+                         for s in cols]
                 lines.append(f"| {model} | " + " | ".join(cells) + " |")
             sections.append("\n".join(lines))
 
@@ -296,7 +295,7 @@ def main() -> None:
         "",
         "## Number of segments chosen by each criterion",
         "",
-        f"k-means for k = 2..{args.k_max} on the same features (`seglab.evaluate.choose_k`, seed 0); plots in",
+        f"k-means for k = 2..{args.k_max} on the same features (`seglab.diagnostics.choose_k`, seed 0); plots in",
         "`experiments/figures/k_selection_<dataset>.png`. The last column is the default rule (silhouette).",
         "",
         "| dataset | customers | features | elbow | silhouette | CH | DB | gap | BIC (GMM) | chosen (silhouette) |",

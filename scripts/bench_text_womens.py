@@ -42,8 +42,10 @@ def womens_section(data_dir: str, log_dir: str, seeds: list[int], deep_seeds: li
     from hydra.utils import instantiate
     from sklearn.metrics import adjusted_rand_score
 
-    from seglab.evaluate import evaluate_clustering
+    from seglab.evaluate import evaluate_clustering, report_specs
     from seglab.train import customer_features, make_preprocessor, run
+
+    internal_specs = [s for s in report_specs("rank") if s.family == "internal"]  # silhouette, CH, DB
 
     os.environ["SEGLAB_SHARED_DATA"] = str(Path(data_dir).resolve())
 
@@ -73,7 +75,7 @@ def womens_section(data_dir: str, log_dir: str, seeds: list[int], deep_seeds: li
 
     def internal(X, labels, seed):
         m, _ = evaluate_clustering(X, labels, random_state=seed)
-        return {k: m[f"eval/{k}"] for k in ("silhouette", "calinski_harabasz", "davies_bouldin")}
+        return {s.name: m[s.key] for s in internal_specs}
 
     def profile(labels, extra):
         frame = profile_frame(extra)
@@ -93,7 +95,7 @@ def womens_section(data_dir: str, log_dir: str, seeds: list[int], deep_seeds: li
             res = run(cfg_for(txt, model, seed, extra), run_dir=Path(log_dir) / "bench" / f"{name}_{seed}".replace(" ", ""))
             row = {"variant": name, "model": model, "text": txt, "seed": seed, "overrides": extra,
                    "n_features": int(res.metrics["data/n_features"]),
-                   "own": {k.split("/")[1]: res.metrics[k] for k in ("eval/silhouette", "eval/calinski_harabasz", "eval/davies_bouldin")},
+                   "own": {s.name: res.metrics[s.key] for s in internal_specs},
                    "on_tabular": internal(X_tab, res.labels, seed), "seconds": time.perf_counter() - t0}
             if txt == "none":
                 tabular_labels[(model, seed)] = res.labels

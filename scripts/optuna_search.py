@@ -28,7 +28,13 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-LOWER_IS_BETTER = {"eval/davies_bouldin"}
+
+
+def lower_is_better(metric: str) -> bool:
+    """The metric's direction in the metric registry (unregistered metrics are maximised)."""
+    from seglab.evaluate import metric_specs
+
+    return any(s.key == metric and s.higher_is_better is False for s in metric_specs())
 
 
 def parse_space(text: str):
@@ -73,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         base_cfg = compose("config", overrides=list(args.overrides))
     log_dir = Path(base_cfg.log_dir).resolve()
     log_dir.mkdir(parents=True, exist_ok=True)
-    direction = args.direction or ("minimize" if args.metric in LOWER_IS_BETTER else "maximize")
+    direction = args.direction or ("minimize" if lower_is_better(args.metric) else "maximize")
     study = optuna.create_study(study_name=args.study, storage=f"sqlite:///{log_dir / 'optuna.db'}",
                                 load_if_exists=True, direction=direction,
                                 sampler=optuna.samplers.TPESampler(seed=args.sampler_seed))

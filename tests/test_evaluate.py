@@ -17,8 +17,9 @@ from sklearn.metrics import (
     silhouette_score,
 )
 
+from seglab.diagnostics.run_reports import write_profiles
 from seglab.evaluate import cluster_sizes, clustering_accuracy, evaluate_clustering, segment_profiles
-from seglab.evaluate.profiles import describe, segment_deviations, write_profiles
+from seglab.evaluate.profiles import describe, segment_deviations
 
 
 @pytest.fixture(scope="module")

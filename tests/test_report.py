@@ -24,7 +24,8 @@ import yaml
 from mlflow.entities import Metric, Param
 from mlflow.tracking import MlflowClient
 
-from seglab.report.compare import main, make_report, split_overrides
+from seglab.report.commands import split_overrides
+from seglab.report.compare import main, make_report
 from seglab.report.table import Method, MetricSpec, compare_to_classical, swept_params
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -336,3 +337,37 @@ def test_deep_means_lightning_trained_not_is_deep():
     assert is_deep_model(DEC, dec)
     assert is_deep_model(DEC, dec.assign(**{"tag.seglab.model_kind": "deep"}))
     assert not is_deep_model(DEC, dec.assign(**{"tag.seglab.model_kind": "classical"}))
+
+
+def test_a_metric_registered_once_reaches_the_summary_the_tracker_and_the_report(store, tmp_path, capsys):
+    """Adding a metric is one registration: the run computes and tracks it, the console summary
+    prints it, the comparison report ranks it (with its direction) beside the built-in ones."""
+    from hydra import compose, initialize_config_dir
+
+    from seglab.evaluate.registry import MetricSpec, registered
+    from seglab.train import print_summary, run
+
+    def size_ratio(inputs):  # largest over smallest segment: 1 = balanced
+        return float(inputs.shares.max() / inputs.shares[: inputs.k].min())
+
+    uri, client, _ = store
+    spec = MetricSpec("eval/size_ratio", "Size ratio", False, family="sizes", summary=True, report="rank",
+                      compute=size_ratio)
+    with registered(spec):
+        with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+            cfg = compose("config", overrides=[f"log_dir={tmp_path}", f"logger.tracking_uri={uri}", "model=kmeans",
+                                               "data.n_customers=200", "text=none", "explain.enabled=false",
+                                               "logger.experiment_name=registry", "num_threads=1"])
+        result = run(cfg, run_dir=tmp_path / "run0")
+        sizes = np.bincount(result.labels)
+        assert result.metrics["eval/size_ratio"] == pytest.approx(sizes.max() / sizes.min())
+        assert client.get_run(result.mlflow_run_id).data.metrics["eval/size_ratio"] == pytest.approx(
+            result.metrics["eval/size_ratio"])
+        print_summary(cfg, result)
+        assert f"size_ratio={result.metrics['eval/size_ratio']:.4g}" in capsys.readouterr().out
+        make_report(uri, tmp_path / "report", ["registry"], embedding=False)
+    md = (tmp_path / "report" / "report.md").read_text()
+    row = parse_tables(md, "Methods × metrics (mean ± std over seeds)")["synthetic"][0]
+    mean, _, _, decimals = parse_cell(row["Size ratio ↓"])
+    assert abs(mean - result.metrics["eval/size_ratio"]) <= 0.5 * 10 ** -decimals
+    assert "Size ratio" in parse_tables(md, "Ranks")["synthetic"][0]

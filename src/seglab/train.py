@@ -16,6 +16,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -136,15 +137,6 @@ def limit_threads(num_threads: int | None) -> None:
     threadpool_limits(int(num_threads))
 
 
-def _with_seed(cfg: DictConfig, seed: int) -> DictConfig:
-    """A copy of ``cfg`` whose model uses another seed (stability refits)."""
-    other = cfg.copy()
-    OmegaConf.set_struct(other, False)
-    if "random_state" in other.model:
-        other.model.random_state = int(seed)
-    return other
-
-
 def trainer_kwargs_quiet(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     """Trainer settings for extra refits: no loggers, so they do not mix into the run's curves."""
     kwargs = dict(OmegaConf.to_container(cfg.trainer, resolve=True))
@@ -194,8 +186,8 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> RunResult:
     """Train and evaluate one configuration; see the module docstring for what it writes."""
     import lightning as L
 
+    from seglab.diagnostics.run_reports import write_segment_reports, write_stability_reports
     from seglab.evaluate import evaluate_clustering
-    from seglab.evaluate.run_reports import write_segment_reports, write_stability_reports
     from seglab.tracking import Tracker, default_tracking_uri, flatten
 
     run_dir = resolve_run_dir(cfg, run_dir)
@@ -229,6 +221,7 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> RunResult:
                           run_name=f"{cfg.data.name}:{Path(cfg.model._target_.rsplit('.', 1)[-1]).name}",
                           tags={"seglab.run_dir": str(run_dir), "seglab.dataset": cfg.data.name,
                                 "seglab.model": cfg.model._target_, "seglab.command": " ".join(sys.argv),
+                                "seglab.model_kind": "deep" if "trainer_kwargs" in model_parameters(cfg) else "classical",
                                 **hydra_tags(), **features.attrs.get("seglab.text", {})})
         tracker.log_params(flatten(OmegaConf.to_container(cfg, resolve=True)))
     ok = False
@@ -238,7 +231,7 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> RunResult:
         trainer_kwargs["logger"] = lightning_loggers(cfg, run_dir, tracker) or False
         trainer_kwargs["default_root_dir"] = str(run_dir)
         if str(cfg.model.get("n_clusters")) == "auto":
-            from seglab.evaluate.run_reports import select_k
+            from seglab.diagnostics.run_reports import select_k
 
             k, k_metrics = select_k(X, run_dir, random_state=cfg.seed,
                                     **OmegaConf.to_container(cfg.choose_k, resolve=True))
@@ -278,11 +271,12 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> RunResult:
             feature_names=preprocessor.feature_names_out_,
             profiles=OmegaConf.to_container(cfg.profiles, resolve=True),
             explain=OmegaConf.to_container(cfg.explain, resolve=True), random_state=cfg.seed))
+        # refits for stability: the same model with other seeds, trained without the run's loggers
+        quiet = {"trainer_kwargs": trainer_kwargs_quiet(cfg, run_dir)} if "trainer_kwargs" in model_parameters(cfg) \
+            else {}
         metrics.update(write_stability_reports(
-            run_dir, lambda seed: build_model(_with_seed(cfg, seed), trainer_kwargs_quiet(cfg, run_dir),
-                                     list(preprocessor.feature_names_out_)),
-            X, labels, data=data, model=model, preprocessor=preprocessor, features=features,
-            build_kwargs=OmegaConf.to_container(cfg.features.build, resolve=True), random_state=cfg.seed,
+            run_dir, model, X, labels, data=data, preprocessor=preprocessor, features=features,
+            build_features=partial(customer_features, cfg), refit_params=quiet, random_state=cfg.seed,
             **OmegaConf.to_container(cfg.stability, resolve=True)))
         metrics["time/reports_s"] = time.perf_counter() - t0
         if split is not None:
@@ -318,16 +312,15 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> RunResult:
                      extra={"n_clusters": n_clusters, **({"predict": split.note()} if split is not None else {})})
 
 
-SUMMARY_KEYS = ("eval/silhouette", "eval/calinski_harabasz", "eval/davies_bouldin", "eval/latent_silhouette",
-                "eval/acc", "eval/nmi", "eval/ari", "time/fit_s")
-
-
 def print_summary(cfg: DictConfig, result: RunResult) -> None:
-    """A short human summary: dataset, size, k, headline metrics, where things went."""
+    """A short human summary: dataset, size, k, the metric registry's summary metrics
+    (``seglab.evaluate.registry``), where things went."""
+    from seglab.evaluate import summary_specs
+
     m = result.metrics
     lines = [f"seglab | data={cfg.data.name} customers={int(m['data/n_customers'])} "
              f"features={int(m['data/n_features'])} model={cfg.model._target_.rsplit('.', 1)[-1]} k={result.extra.get('n_clusters')}"]
-    shown = [f"{k.split('/', 1)[1]}={m[k]:.4g}" for k in SUMMARY_KEYS if k in m and not math.isnan(m[k])]
+    shown = [f"{s.name}={m[s.key]:.4g}" for s in summary_specs() if s.key in m and not math.isnan(m[s.key])]
     lines.append("  metrics: " + " ".join(shown))
     if "predict" in result.extra:
         lines.append(f"  {result.extra['predict']}")

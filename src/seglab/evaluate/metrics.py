@@ -1,20 +1,18 @@
-"""Clustering metrics: internal (silhouette, CH, DB), external (ACC, NMI, ARI), cluster sizes.
+"""seglab's clustering metrics, each registered once, and ``evaluate_clustering`` applying them.
 
-Everything returns plain numbers: ``evaluate_clustering`` gives ``(metrics, warnings)`` where
-``metrics`` maps ``eval/<name>`` to a float and ``warnings`` is a list of sentences a person
-should read (empty or tiny clusters, undefined metrics, noise handling, sampling).
+Every metric below is a function of one ``ClusteringInputs`` (``seglab.evaluate.inputs``: the
+checked labelling, its sizes, the clustered points of each space, the points with a ground
+truth) registered with ``@metric(key, label, ...)`` (``seglab.evaluate.registry``); the
+decorator's fields say which way is better, the family, the decimals and where the metric is
+shown. ``evaluate_clustering`` builds the inputs and applies every registered metric whose
+inputs exist, so adding a metric here is the whole change: the run's ``metrics.json``, the
+tracker, the console summary, the report tables and the benchmark scripts all follow the
+registry. The conventions (noise, undefined values, sampling) are in ``seglab.evaluate.inputs``.
 
-Conventions, chosen so that no number flatters a model by accident:
-
-- Internal metrics use scikit-learn's functions on the points that belong to a cluster; DBSCAN-
-  style noise (label ``-1``) is left out of them (there is no centroid to compare it with), and
-  a warning says so and how much was left out.
-- External metrics (ACC, NMI, ARI) use *all* points, noise included as one more label, so a
-  model cannot raise its score by declaring hard customers noise.
-- A metric that is undefined (one cluster only, or as many clusters as points) is NaN plus a
-  warning, never an exception.
-- Silhouette is O(n²): above ``silhouette_sample_size`` points it is computed on a seeded
-  uniform sample (``eval/silhouette_sampled`` = 1.0) and is then an estimate.
+Families: ``sizes`` (from the labels alone), ``internal`` (on the preprocessed features every
+model shares), ``latent`` (the same on a deep model's embedding: not comparable across models),
+``external`` (against a ground truth). The specs at the end describe numbers other stages
+measure (fit time, stability, explanations) so that they are shown the same way everywhere.
 """
 
 from __future__ import annotations
@@ -32,25 +30,12 @@ from sklearn.metrics import (
 )
 from sklearn.metrics.cluster import contingency_matrix
 
-NOISE = -1
+from seglab.evaluate.inputs import NOISE, ClusteringInputs, Space, as_labels, encode
+from seglab.evaluate.registry import MetricSpec, metric, metric_specs, register
 
+__all__ = ["NOISE", "cluster_sizes", "clustering_accuracy", "evaluate_clustering"]
 
-def _as_labels(labels: Sequence[int] | np.ndarray) -> np.ndarray:
-    arr = np.asarray(labels)
-    if arr.ndim != 1:
-        raise ValueError(f"labels must be one-dimensional, got shape {arr.shape}")
-    if arr.size and not np.issubdtype(arr.dtype, np.integer):
-        as_int = arr.astype(np.int64)
-        if not np.array_equal(as_int, arr):
-            raise ValueError("labels must be integers (cluster ids, -1 for noise)")
-        arr = as_int
-    return arr.astype(np.int64, copy=False)
-
-
-def _encode(values: Sequence | np.ndarray) -> np.ndarray:
-    """Any hashable labels (ints, strings) as consecutive integer codes."""
-    _, codes = np.unique(np.asarray(values), return_inverse=True)
-    return codes.ravel()
+NAN = float("nan")
 
 
 def cluster_sizes(labels: Sequence[int] | np.ndarray, n_clusters: int | None = None) -> dict[int, int]:
@@ -58,7 +43,7 @@ def cluster_sizes(labels: Sequence[int] | np.ndarray, n_clusters: int | None = N
 
     With ``n_clusters`` every cluster id in ``0..n_clusters-1`` is listed, empty ones as 0.
     """
-    labels = _as_labels(labels)
+    labels = as_labels(labels)
     values, counts = np.unique(labels, return_counts=True)
     sizes = {int(v): int(c) for v, c in zip(values, counts, strict=True)}
     if n_clusters is not None:
@@ -75,8 +60,8 @@ def clustering_accuracy(truth: Sequence | np.ndarray, labels: Sequence[int] | np
     Works when the number of clusters differs from the number of classes: unmatched clusters
     (or classes) count as errors. Noise (``-1``) is treated as one more cluster.
     """
-    truth_codes = _encode(truth)
-    label_codes = _encode(labels)
+    truth_codes = encode(truth)
+    label_codes = encode(labels)
     if truth_codes.shape != label_codes.shape:
         raise ValueError(
             f"truth and labels differ in length: {truth_codes.shape[0]} vs {label_codes.shape[0]}"
@@ -89,49 +74,129 @@ def clustering_accuracy(truth: Sequence | np.ndarray, labels: Sequence[int] | np
     return float(table[rows, cols].sum() / n)
 
 
-def _internal_metrics(
-    X: np.ndarray,
-    labels: np.ndarray,
-    *,
-    prefix: str,
-    space: str,
-    silhouette_sample_size: int,
-    random_state: int,
-    warnings: list[str],
-) -> dict[str, float]:
-    """Silhouette, Calinski-Harabasz and Davies-Bouldin of ``labels`` on ``X`` (no noise)."""
-    out = {
-        f"{prefix}silhouette": np.nan,
-        f"{prefix}calinski_harabasz": np.nan,
-        f"{prefix}davies_bouldin": np.nan,
-    }
-    n = X.shape[0]
+# --- sizes ---------------------------------------------------------------------------------
+@metric("eval/n_clusters", "segments", decimals=1, family="sizes")
+def n_clusters(inputs: ClusteringInputs) -> float:
+    """Non-empty clusters, noise excluded."""
+    return float(np.count_nonzero(inputs.sizes))
+
+
+@metric("eval/min_cluster_share", "min share", decimals=3, family="sizes")
+def min_cluster_share(inputs: ClusteringInputs) -> float:
+    """Smallest share of all points over clusters ``0..k-1`` (an empty one counts as 0)."""
+    return float(inputs.shares[: inputs.k].min()) if inputs.k else NAN
+
+
+@metric("eval/max_cluster_share", "max share", decimals=3, family="sizes")
+def max_cluster_share(inputs: ClusteringInputs) -> float:
+    return float(inputs.shares.max()) if inputs.sizes.size else NAN
+
+
+@metric("eval/noise_share", "noise", decimals=3, family="sizes")
+def noise_share(inputs: ClusteringInputs) -> float:
+    return float(inputs.is_noise.mean())
+
+
+# --- internal: on the features every model shares, and on a deep model's latent space ---------
+@metric("eval/silhouette_sampled", "silhouette sampled", decimals=0, family="internal")
+def silhouette_sampled(inputs: ClusteringInputs) -> float:
+    """1.0 when the silhouette is estimated on a seeded sample (above ``silhouette_sample_size``)."""
+    if inputs.n_clustered > inputs.silhouette_sample_size:
+        inputs.warn(f"silhouette is estimated on a seeded sample of {inputs.silhouette_sample_size} of "
+                    f"{inputs.n_clustered} points.")
+        return 1.0
+    return 0.0
+
+
+def _silhouette(space: Space, inputs: ClusteringInputs) -> float:
+    X, labels = (space.X, space.labels) if space.sample is None else (space.X[space.sample],
+                                                                      space.labels[space.sample])
     n_labels = np.unique(labels).size
-    if not np.all(np.isfinite(X)):
-        warnings.append(f"{space} contains NaN or infinite values: internal metrics on it are NaN.")
-        return out
-    if n_labels < 2 or n_labels > n - 1:
-        warnings.append(
-            f"silhouette, Calinski-Harabasz and Davies-Bouldin on {space} are undefined with "
-            f"{n_labels} cluster(s) on {n} clustered point(s) (they need 2 <= clusters <= points - 1): NaN."
-        )
-        return out
-    out[f"{prefix}calinski_harabasz"] = float(calinski_harabasz_score(X, labels))
-    out[f"{prefix}davies_bouldin"] = float(davies_bouldin_score(X, labels))
-    Xs, ls = X, labels
-    if n > silhouette_sample_size:
-        idx = np.sort(
-            np.random.RandomState(random_state).choice(n, size=silhouette_sample_size, replace=False)
-        )
-        Xs, ls = X[idx], labels[idx]
-    n_sample_labels = np.unique(ls).size
-    if 2 <= n_sample_labels <= len(ls) - 1:
-        out[f"{prefix}silhouette"] = float(silhouette_score(Xs, ls))
-    else:
-        warnings.append(
-            f"silhouette on {space}: the seeded sample of {len(ls)} points holds {n_sample_labels} cluster(s); NaN."
-        )
-    return out
+    if 2 <= n_labels <= len(labels) - 1:
+        return float(silhouette_score(X, labels))
+    inputs.warn(f"silhouette on {space.description}: the seeded sample of {len(labels)} points holds "
+                f"{n_labels} cluster(s); NaN.")
+    return NAN
+
+
+def _calinski_harabasz(space: Space, inputs: ClusteringInputs) -> float:
+    return float(calinski_harabasz_score(space.X, space.labels))
+
+
+def _davies_bouldin(space: Space, inputs: ClusteringInputs) -> float:
+    return float(davies_bouldin_score(space.X, space.labels))
+
+
+def _on(inputs: ClusteringInputs, space_name: str, formula) -> float:
+    """``formula(space, inputs)`` on the clustered points of one space; NaN where undefined."""
+    space = inputs.space(space_name)
+    return formula(space, inputs) if space.defined else NAN
+
+
+@metric("eval/silhouette", "Silhouette", higher_is_better=True, family="internal", summary=True, report="rank")
+def silhouette(inputs: ClusteringInputs) -> float:
+    return _on(inputs, "features", _silhouette)
+
+
+@metric("eval/calinski_harabasz", "Calinski-Harabasz", higher_is_better=True, family="internal", summary=True,
+        report="rank")
+def calinski_harabasz(inputs: ClusteringInputs) -> float:
+    return _on(inputs, "features", _calinski_harabasz)
+
+
+@metric("eval/davies_bouldin", "Davies-Bouldin", higher_is_better=False, family="internal", summary=True,
+        report="rank")
+def davies_bouldin(inputs: ClusteringInputs) -> float:
+    return _on(inputs, "features", _davies_bouldin)
+
+
+@metric("eval/latent_silhouette", "latent silhouette", higher_is_better=True, family="latent", summary=True,
+        needs="latent")
+def latent_silhouette(inputs: ClusteringInputs) -> float:
+    return _on(inputs, "latent", _silhouette)
+
+
+@metric("eval/latent_calinski_harabasz", "latent Calinski-Harabasz", higher_is_better=True, family="latent",
+        needs="latent")
+def latent_calinski_harabasz(inputs: ClusteringInputs) -> float:
+    return _on(inputs, "latent", _calinski_harabasz)
+
+
+@metric("eval/latent_davies_bouldin", "latent Davies-Bouldin", higher_is_better=False, family="latent",
+        needs="latent")
+def latent_davies_bouldin(inputs: ClusteringInputs) -> float:
+    return _on(inputs, "latent", _davies_bouldin)
+
+
+# --- external: against a ground truth (all points, noise as one more label) --------------------
+def _against_truth(inputs: ClusteringInputs, formula) -> float:
+    known = inputs.external()
+    return NAN if known is None else float(formula(*known))
+
+
+@metric("eval/acc", "ACC", higher_is_better=True, family="external", summary=True, report="rank", needs="truth")
+def acc(inputs: ClusteringInputs) -> float:
+    """Hungarian clustering accuracy (``clustering_accuracy``)."""
+    return _against_truth(inputs, clustering_accuracy)
+
+
+@metric("eval/nmi", "NMI", higher_is_better=True, family="external", summary=True, report="rank", needs="truth")
+def nmi(inputs: ClusteringInputs) -> float:
+    return _against_truth(inputs, normalized_mutual_info_score)
+
+
+@metric("eval/ari", "ARI", higher_is_better=True, family="external", summary=True, report="rank", needs="truth")
+def ari(inputs: ClusteringInputs) -> float:
+    return _against_truth(inputs, adjusted_rand_score)
+
+
+# --- measured by other stages: declared here so every table shows them the same way ----------
+register(MetricSpec("time/fit_s", "fit time (s)", False, decimals=1, family="time", summary=True, report="info"))
+register(MetricSpec("stability/seed_ari_mean", "seed ARI", True, family="stability"))
+register(MetricSpec("stability/bootstrap_ari_mean", "bootstrap ARI", True, family="stability"))
+register(MetricSpec("stability/min_segment_jaccard", "min segment Jaccard", True, family="stability"))
+register(MetricSpec("stability/time_share_moved", "moved over time", None, family="stability"))
+register(MetricSpec("explain/surrogate_fidelity", "surrogate fidelity", True, family="explain"))
 
 
 def evaluate_clustering(
@@ -145,7 +210,7 @@ def evaluate_clustering(
     random_state: int = 0,
     n_clusters: int | None = None,
 ) -> tuple[dict[str, float], list[str]]:
-    """All of seglab's clustering metrics for one labelling.
+    """Every registered metric whose inputs exist, for one labelling.
 
     Args:
         X: the preprocessed feature matrix the model was given, shape (n, d).
@@ -165,96 +230,12 @@ def evaluate_clustering(
         ``max_cluster_share`` (over clusters ``0..k-1``, empty ones count as 0, shares of all
         points), ``noise_share``, ``silhouette``, ``silhouette_sampled`` (1.0/0.0),
         ``calinski_harabasz``, ``davies_bouldin``; ``latent_*`` of the last three when
-        ``latent`` is given; ``acc``, ``nmi``, ``ari`` when ``truth`` is given.
+        ``latent`` is given; ``acc``, ``nmi``, ``ari`` when ``truth`` is given; plus any metric
+        registered since. ``warnings`` are sentences a person should read.
     """
-    labels = _as_labels(labels)
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim == 1:
-        X = X.reshape(-1, 1)
-    n = labels.shape[0]
-    if X.shape[0] != n:
-        raise ValueError(f"X has {X.shape[0]} rows but labels has {n}")
-    if n == 0:
-        raise ValueError("cannot evaluate a clustering of zero points")
-    warnings: list[str] = []
-    metrics: dict[str, float] = {}
-
-    # --- sizes -------------------------------------------------------------------------
-    is_noise = labels == NOISE
-    if np.any(labels < NOISE):
-        raise ValueError(f"labels must be >= -1 (-1 = noise), got {int(labels.min())}")
-    clustered = ~is_noise
-    k = int(n_clusters) if n_clusters is not None else (int(labels.max()) + 1 if clustered.any() else 0)
-    sizes = np.bincount(labels[clustered], minlength=k) if clustered.any() else np.zeros(k, dtype=int)
-    shares = sizes / n
-    metrics["eval/n_clusters"] = float(np.count_nonzero(sizes))
-    metrics["eval/min_cluster_share"] = float(shares[:k].min()) if k else float("nan")
-    metrics["eval/max_cluster_share"] = float(shares.max()) if sizes.size else float("nan")
-    metrics["eval/noise_share"] = float(is_noise.mean())
-    empty = [c for c in range(k) if sizes[c] == 0]
-    if empty:
-        warnings.append(f"{len(empty)} of {k} expected clusters are empty: {empty}.")
-    small = [c for c in range(sizes.size) if 0 < shares[c] < small_cluster_share]
-    if small:
-        detail = ", ".join(f"{c} ({sizes[c]} = {shares[c]:.2%})" for c in small)
-        warnings.append(f"clusters holding under {small_cluster_share:.0%} of customers: {detail}.")
-    extra = [c for c in range(k, sizes.size) if sizes[c] > 0]
-    if extra:
-        warnings.append(f"labels {extra} lie outside the expected 0..{k - 1}.")
-    if is_noise.any():
-        warnings.append(
-            f"{int(is_noise.sum())} of {n} points ({is_noise.mean():.1%}) are noise (label -1): silhouette, "
-            "Calinski-Harabasz and Davies-Bouldin are computed on the clustered points only; "
-            "ACC/NMI/ARI on all points, with noise as its own label."
-        )
-
-    # --- internal metrics --------------------------------------------------------------
-    n_clustered = int(clustered.sum())
-    sampled = n_clustered > silhouette_sample_size
-    metrics["eval/silhouette_sampled"] = 1.0 if sampled else 0.0
-    if sampled:
-        warnings.append(
-            f"silhouette is estimated on a seeded sample of {silhouette_sample_size} of {n_clustered} points."
-        )
-    common = dict(silhouette_sample_size=silhouette_sample_size, random_state=random_state, warnings=warnings)
-    metrics.update(
-        _internal_metrics(X[clustered], labels[clustered], prefix="eval/", space="the features", **common)
-    )
-    if latent is not None:
-        Z = np.asarray(latent, dtype=np.float64)
-        if Z.ndim == 1:
-            Z = Z.reshape(-1, 1)
-        if Z.shape[0] != n:
-            raise ValueError(f"latent has {Z.shape[0]} rows but labels has {n}")
-        metrics.update(
-            _internal_metrics(
-                Z[clustered], labels[clustered], prefix="eval/latent_", space="the latent space", **common
-            )
-        )
-
-    # --- external metrics --------------------------------------------------------------
-    if truth is not None:
-        truth_arr = np.asarray(truth, dtype=object) if not isinstance(truth, np.ndarray) else truth
-        if truth_arr.shape[0] != n:
-            raise ValueError(f"truth has {truth_arr.shape[0]} rows but labels has {n}")
-        known = ~_is_missing(truth_arr)
-        if not known.all():
-            warnings.append(
-                f"{int((~known).sum())} points have no ground truth: ACC/NMI/ARI use the other {int(known.sum())}."
-            )
-        t = _encode(truth_arr[known].astype(str) if truth_arr.dtype == object else truth_arr[known])
-        lab = labels[known]
-        if t.size == 0:
-            metrics.update({"eval/acc": np.nan, "eval/nmi": np.nan, "eval/ari": np.nan})
-            warnings.append("no point has ground truth: ACC/NMI/ARI are NaN.")
-        else:
-            metrics["eval/acc"] = clustering_accuracy(t, lab)
-            metrics["eval/nmi"] = float(normalized_mutual_info_score(t, lab))
-            metrics["eval/ari"] = float(adjusted_rand_score(t, lab))
-    return metrics, warnings
-
-
-def _is_missing(values: np.ndarray) -> np.ndarray:
-    import pandas as pd
-
-    return np.asarray(pd.isna(values), dtype=bool)
+    inputs = ClusteringInputs(X, labels, truth=truth, latent=latent, silhouette_sample_size=silhouette_sample_size,
+                              small_cluster_share=small_cluster_share, random_state=random_state,
+                              n_clusters=n_clusters)
+    present = {None: True, "truth": inputs.has_truth, "latent": inputs.has_latent}
+    metrics = {spec.key: float(spec.compute(inputs)) for spec in metric_specs(computed=True) if present[spec.needs]}
+    return metrics, inputs.warnings

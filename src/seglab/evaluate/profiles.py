@@ -26,20 +26,19 @@ a population row ``"all"``:
 
 ``segment_deviations`` gives each segment's feature means as z-scores against the
 population (``(segment mean - population mean) / population std``); the descriptive names
-come from the largest of these (|z| >= ``min_z``). ``write_profiles`` writes
-``profiles.csv``, ``profile_deviations.csv`` and ``profiles.png`` to a run dir.
+come from the largest of these (|z| >= ``min_z``). A run writes them to its run dir with
+``seglab.diagnostics.run_reports.write_profiles`` (``profiles.csv``, ``profile_deviations.csv``,
+``segment_names.json``, ``profiles.png``).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from seglab.evaluate.metrics import NOISE, _as_labels
+from seglab.evaluate.inputs import NOISE, as_labels
 
 #: Segment id of the population row in a profiles frame.
 POPULATION = "all"
@@ -116,7 +115,7 @@ def segment_deviations(features: pd.DataFrame, labels: Sequence[int] | np.ndarra
     constant feature gives 0. Index: the segment strings of ``segment_profiles`` (no
     population row).
     """
-    labels = _as_labels(labels)
+    labels = as_labels(labels)
     if len(features) != labels.shape[0]:
         raise ValueError(f"features has {len(features)} rows but labels has {labels.shape[0]}")
     cols = numeric_feature_columns(features)
@@ -208,7 +207,7 @@ def segment_profiles(
     Returns:
         The frame described in the module docstring.
     """
-    labels = _as_labels(labels)
+    labels = as_labels(labels)
     if len(features) != labels.shape[0]:
         raise ValueError(f"features has {len(features)} rows but labels has {labels.shape[0]}")
     n = labels.shape[0]
@@ -264,59 +263,3 @@ def segment_profiles(
     for i in dup[dup].index:
         out.loc[i, "name"] = f"{out.loc[i, 'name']} (segment {out.loc[i, 'segment']})"
     return out
-
-
-def plot_profiles(
-    profiles: pd.DataFrame, deviations: pd.DataFrame, path: str | Path, max_features: int = 25
-) -> Path:
-    """Heatmap of the segments' z-score deviations (most varying features) beside their shares."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    dev = deviations
-    if dev.shape[1] > max_features:
-        keep = dev.abs().max(axis=0).sort_values(ascending=False).index[:max_features]
-        dev = dev[[c for c in dev.columns if c in set(keep)]]
-    names = profiles.set_index("segment")["name"]
-    shares = profiles.set_index("segment")["share"]
-    ylabels = [f"{s}: {names.get(s, '')} ({shares.get(s, float('nan')):.0%})" for s in dev.index]
-    fig_w = 4 + 0.45 * dev.shape[1]
-    fig, ax = plt.subplots(figsize=(fig_w, 1.2 + 0.5 * dev.shape[0]))
-    lim = max(1.0, float(np.nanmax(np.abs(dev.to_numpy()))) if dev.size else 1.0)
-    im = ax.imshow(dev.to_numpy(), cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto")
-    ax.set_xticks(range(dev.shape[1]), [str(c) for c in dev.columns], rotation=60, ha="right", fontsize=8)
-    ax.set_yticks(range(dev.shape[0]), ylabels, fontsize=8)
-    ax.set_title("segment mean vs population (z-score)", fontsize=10)
-    fig.colorbar(im, ax=ax, fraction=0.03)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
-
-
-def write_profiles(
-    run_dir: str | Path,
-    features: pd.DataFrame,
-    labels: Sequence[int] | np.ndarray,
-    *,
-    proba: np.ndarray | None = None,
-    **options,
-) -> pd.DataFrame:
-    """Write ``profiles.csv``, ``profile_deviations.csv``, ``segment_names.json`` and
-    ``profiles.png`` to ``run_dir``; ``options`` go to ``segment_profiles``. Returns the
-    profiles frame."""
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    profiles = segment_profiles(features, labels, proba=proba, **options)
-    deviations = segment_deviations(features, labels)
-    profiles.to_csv(run_dir / "profiles.csv", index=False)
-    deviations.to_csv(run_dir / "profile_deviations.csv")
-    names = dict(zip(profiles["segment"], profiles["name"], strict=True))
-    (run_dir / "segment_names.json").write_text(json.dumps(names, indent=2))
-    if deviations.shape[1]:
-        plot_profiles(profiles, deviations, run_dir / "profiles.png")
-    return profiles

@@ -112,14 +112,6 @@ def _first_present(frame: pd.DataFrame, columns: list[str], default: str) -> pd.
     return out
 
 
-def param_columns(frame: pd.DataFrame) -> list[str]:
-    return [c for c in frame.columns if c.startswith(PARAM)]
-
-
-def metric_columns(frame: pd.DataFrame) -> list[str]:
-    return [c for c in frame.columns if c.startswith(METRIC)]
-
-
 class RunFiles:
     """A run's files: from its run dir (tag ``seglab.run_dir``) when that still exists on this
     machine, else downloaded from the run's MLflow artifacts (the run dir is logged there)."""

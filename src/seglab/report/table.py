@@ -13,7 +13,9 @@ Definitions (the report repeats them so a reader need not look here):
   that was NaN, e.g. ACC without ground truth) are left out of that cell, and a cell computed
   from fewer runs than the row's ``n`` says so.
 - Ranks order the methods of a dataset by mean (1 = best; higher is better for silhouette,
-  Calinski-Harabasz, ACC, NMI, ARI; lower for Davies-Bouldin; ties share the best rank).
+  Calinski-Harabasz, ACC, NMI, ARI; lower for Davies-Bouldin; ties share the best rank). Which
+  metrics are ranked, which are shown beside them, and which way each is better come from the
+  metric registry (``seglab.evaluate.registry``).
 - A method is *deep* when its model is a neural network trained by Lightning (its config
   takes the trainer settings, ``model.trainer_kwargs``): AE+k-means, DEC, IDEC...; every other
   model (k-means, GMM, Ward, PCA+k-means...) is *classical*. For each dataset and metric, each deep method is compared with
@@ -30,29 +32,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-
+from seglab.evaluate.registry import MetricSpec, report_specs
+from seglab.evaluate.registry import decimals_for as spec_decimals
 from seglab.report.runs import METRIC, PARAM, TAG
 
 
-@dataclass(frozen=True)
-class MetricSpec:
-    key: str  # MLflow metric key
-    label: str  # column header
-    higher_is_better: bool
-    decimals: int | None = None  # None: chosen from the values (see decimals_for)
+def ranked_metrics() -> list[MetricSpec]:
+    """The metrics the comparison table ranks, in column order (the registry's ``report="rank"``)."""
+    return report_specs("rank")
 
 
-#: The metrics the comparison table ranks, in column order (those no run logged are left out).
-RANKED_METRICS = (
-    MetricSpec("eval/silhouette", "Silhouette", True),
-    MetricSpec("eval/calinski_harabasz", "Calinski-Harabasz", True),
-    MetricSpec("eval/davies_bouldin", "Davies-Bouldin", False),
-    MetricSpec("eval/acc", "ACC", True),
-    MetricSpec("eval/nmi", "NMI", True),
-    MetricSpec("eval/ari", "ARI", True),
-)
-#: Shown for information, never ranked (latent-space metrics are not comparable across models).
-EXTRA_METRICS = (MetricSpec("time/fit_s", "fit time (s)", False, decimals=1),)
+def info_metrics() -> list[MetricSpec]:
+    """Shown beside the ranked ones, never ranked (the registry's ``report="info"``)."""
+    return report_specs("info")
 
 IGNORED_KEYS = {"seed", "log_dir", "num_threads", "trainer.accelerator", "trainer.devices",
                 "trainer.strategy", "trainer.num_nodes", "trainer.precision", "trainer.enable_progress_bar",
@@ -74,7 +66,7 @@ def short_model_name(target: str) -> str:
 def is_deep_model(target: str, runs: pd.DataFrame | None = None) -> bool:
     """Whether a model is a deep (neural, Lightning-trained) one, decided without importing it:
 
-    1. the tag ``seglab.model_kind`` (``deep`` or ``classical``) when a run has it;
+    1. the tag ``seglab.model_kind`` (``deep`` or ``classical``) that ``seglab.train.run`` writes;
     2. the flattened config: deep models take the Lightning trainer settings
        (``model.trainer_kwargs``, the same test ``seglab.train.build_model`` uses to hand them a
        trainer), so their params include ``model.trainer_kwargs.*``;
@@ -107,14 +99,15 @@ def _ignored(key: str) -> bool:
     return key in IGNORED_KEYS or key.startswith(IGNORED_PREFIXES)
 
 
-def _display_key(key: str, all_keys: list[str]) -> str:
+def display_key(key: str, all_keys: list[str]) -> str:
+    """How a swept config key is printed: ``model.latent_dim`` -> ``latent_dim``, ``n_clusters`` -> ``k``."""
     short = key[len("model."):] if key.startswith("model.") else key
     if short != key and short in all_keys:  # would collide with a top-level key of that name
         short = key
     return PARAM_DISPLAY.get(short, short)
 
 
-def _as_number(value: object) -> float | None:
+def as_number(value: object) -> float | None:
     try:
         out = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
@@ -122,8 +115,9 @@ def _as_number(value: object) -> float | None:
     return out if math.isfinite(out) else None
 
 
-def _sort_key(value: object) -> tuple:
-    num = _as_number(value)
+def sort_key(value: object) -> tuple:
+    """Numbers in numeric order first, then everything else as text."""
+    num = as_number(value)
     return (0, num, "") if num is not None else (1, 0.0, str(value))
 
 
@@ -179,7 +173,7 @@ class Method:
         col = PARAM + "seed"
         if col not in self.runs:
             return []
-        return sorted(self.runs[col].dropna().astype(str).unique().tolist(), key=_sort_key)
+        return sorted(self.runs[col].dropna().astype(str).unique().tolist(), key=sort_key)
 
 
 def metric_stats(values: pd.Series) -> tuple[float, float, int]:
@@ -212,7 +206,7 @@ def build_methods(finished: pd.DataFrame, metrics: list[MetricSpec]) -> list[Met
                 params = dict(zip(keys, values, strict=True))
                 name = short_model_name(str(model))
                 if params:
-                    name += "(" + ", ".join(f"{_display_key(k, all_keys)}={v}" for k, v in params.items()) + ")"
+                    name += "(" + ", ".join(f"{display_key(k, all_keys)}={v}" for k, v in params.items()) + ")"
                 method = Method(str(dataset), name, str(model), deep, params, m_runs.loc[index])
                 for spec in metrics:
                     col = METRIC + spec.key
@@ -220,11 +214,13 @@ def build_methods(finished: pd.DataFrame, metrics: list[MetricSpec]) -> list[Met
                                               else (float("nan"), float("nan"), 0))
                 methods.append(method)
     methods.sort(key=lambda m: (m.dataset, m.is_deep, short_model_name(m.model),
-                                tuple(_sort_key(v) for v in m.params.values())))
+                                tuple(sort_key(v) for v in m.params.values())))
     return methods
 
 
-def available_metrics(finished: pd.DataFrame, specs=RANKED_METRICS) -> list[MetricSpec]:
+def available_metrics(finished: pd.DataFrame, specs: list[MetricSpec] | None = None) -> list[MetricSpec]:
+    """``specs`` (default: the ranked metrics) that some of these runs logged."""
+    specs = ranked_metrics() if specs is None else specs
     return [s for s in specs if METRIC + s.key in finished and finished[METRIC + s.key].notna().any()]
 
 
@@ -233,13 +229,9 @@ def ranks(methods: list[Method], spec: MetricSpec) -> dict[str, int]:
     scored = [(m.label, m.stats[spec.key][0]) for m in methods if np.isfinite(m.stats[spec.key][0])]
     out = {}
     for label, mean in scored:
-        better = sum(1 for _, other in scored if (other > mean if spec.higher_is_better else other < mean))
+        better = sum(1 for _, other in scored if spec.better(other, mean))
         out[label] = better + 1
     return out
-
-
-def _better(spec: MetricSpec, a: float, b: float) -> bool:
-    return a > b if spec.higher_is_better else a < b
 
 
 def best_classical(methods: list[Method], spec: MetricSpec, k: str | None = None) -> Method | None:
@@ -252,7 +244,7 @@ def best_classical(methods: list[Method], spec: MetricSpec, k: str | None = None
     for m in pool:
         if not np.isfinite(m.stats[spec.key][0]):
             continue
-        if best is None or _better(spec, m.stats[spec.key][0], best.stats[spec.key][0]):
+        if best is None or spec.better(m.stats[spec.key][0], best.stats[spec.key][0]):
             best = m
     return best
 
@@ -296,16 +288,9 @@ def primary_metric(metrics: list[MetricSpec]) -> MetricSpec:
     return by_key.get("eval/acc") or by_key.get("eval/silhouette") or metrics[0]
 
 
-def format_value(mean: float, decimals: int) -> str:
-    return "–" if not np.isfinite(mean) else f"{mean:.{decimals}f}"
-
-
 def decimals_for(methods: list[Method], spec: MetricSpec) -> int:
-    """3 decimals, or 1 for metrics in the hundreds and above (Calinski-Harabasz)."""
-    if spec.decimals is not None:
-        return spec.decimals
-    means = [abs(m.stats[spec.key][0]) for m in methods if np.isfinite(m.stats[spec.key][0])]
-    return 1 if means and max(means) >= 100 else 3
+    """The spec's decimals, else 3, or 1 for metrics in the hundreds and above (Calinski-Harabasz)."""
+    return spec_decimals(spec, [m.stats[spec.key][0] for m in methods])
 
 
 def format_cell(stats: tuple[float, float, int], n_runs: int, decimals: int) -> str:

@@ -3,8 +3,8 @@
 ``choose_k(X, k_min=2, k_max=10, rule="silhouette")`` clusters the preprocessed features with
 k-means for every k in the range (and fits a Gaussian mixture for BIC) and returns a
 ``KSelection``: a table of every criterion against k, the k each criterion picks, and the k
-the rule chose. ``plot_k_selection`` draws one panel per criterion; ``write_k_selection``
-writes ``k_selection.csv``, ``k_selection.json`` and ``k_selection.png`` to a run dir.
+the rule chose. ``write_k_selection`` writes ``k_selection.csv``, ``k_selection.json`` and
+``k_selection.png`` (``seglab.plots.k_selection``: one panel per criterion) to a run dir.
 
 Criteria and what each picks:
 
@@ -39,6 +39,7 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
 from sklearn.mixture import GaussianMixture
 
+from seglab import plots
 from seglab.errors import ConfigError
 
 CRITERIA = ("elbow", "silhouette", "calinski_harabasz", "davies_bouldin", "gap", "bic")
@@ -225,61 +226,6 @@ def _pick(crit: str, table: pd.DataFrame, full: pd.DataFrame, notes: list[str]) 
     return int(ks[int(best)])
 
 
-LABELS = {
-    "inertia": "inertia (elbow)",
-    "silhouette": "silhouette (max)",
-    "calinski_harabasz": "Calinski-Harabasz (max)",
-    "davies_bouldin": "Davies-Bouldin (min)",
-    "gap": "gap statistic",
-    "bic": "GMM BIC (min)",
-}
-
-
-def plot_k_selection(sel: KSelection, path: str | Path, title: str | None = None) -> Path:
-    """One panel per criterion against k, the criterion's pick marked, the chosen k dashed."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    cols = [c for c in LABELS if c in sel.table.columns]
-    ncol = 3
-    nrow = math.ceil(len(cols) / ncol)
-    fig, axes = plt.subplots(nrow, ncol, figsize=(4 * ncol, 3 * nrow), squeeze=False)
-    ks = sel.table["k"].to_numpy()
-    for ax, col in zip(axes.ravel(), cols, strict=False):
-        y = sel.table[col].to_numpy(dtype=float)
-        if col == "gap":
-            ax.errorbar(ks, y, yerr=sel.table["gap_sk"].to_numpy(dtype=float), marker="o", capsize=3)
-        else:
-            ax.plot(ks, y, marker="o")
-        crit = "elbow" if col == "inertia" else col
-        pick = sel.picks.get(crit)
-        if pick is not None and pick in ks:
-            ax.plot(
-                [pick],
-                [y[list(ks).index(pick)]],
-                marker="*",
-                markersize=16,
-                color="tab:red",
-                label=f"picks {pick}",
-            )
-            ax.legend(loc="best", fontsize=8)
-        ax.axvline(sel.k, color="grey", linestyle="--", linewidth=1)
-        ax.set_title(LABELS[col], fontsize=10)
-        ax.set_xlabel("k")
-        ax.set_xticks(ks)
-    for ax in axes.ravel()[len(cols) :]:
-        ax.axis("off")
-    fig.suptitle(title or f"choosing k: rule {sel.rule!r} -> k = {sel.k}", fontsize=11)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
-
-
 def write_k_selection(sel: KSelection, run_dir: str | Path, title: str | None = None) -> dict[str, float]:
     """Write ``k_selection.{csv,json,png}`` to ``run_dir``; return tracker metrics
     (``choose_k/k`` and ``choose_k/<criterion>_k`` for every criterion that picked)."""
@@ -287,7 +233,7 @@ def write_k_selection(sel: KSelection, run_dir: str | Path, title: str | None = 
     run_dir.mkdir(parents=True, exist_ok=True)
     sel.table.to_csv(run_dir / "k_selection.csv", index=False)
     (run_dir / "k_selection.json").write_text(json.dumps(sel.to_dict(), indent=2))
-    plot_k_selection(sel, run_dir / "k_selection.png", title=title)
+    plots.save(plots.k_selection(sel, title=title), run_dir / "k_selection.png")
     metrics = {"choose_k/k": float(sel.k)}
     metrics.update({f"choose_k/{c}_k": float(v) for c, v in sel.picks.items() if v is not None})
     return metrics

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sklearn.datasets import make_blobs
 
-from seglab.evaluate.explain import (
+from seglab.diagnostics.explain import (
     fidelity_score,
     permutation_importance_table,
     surrogate_tree,
@@ -17,14 +17,6 @@ from seglab.evaluate.explain import (
     write_explanations,
 )
 from seglab.models.kmeans import KMeansModel
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(1):
-        yield
 
 
 def test_fidelity_score_by_hand():

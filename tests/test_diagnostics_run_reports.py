@@ -8,22 +8,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seglab.evaluate.run_reports import select_k, write_segment_reports, write_stability_reports
+from seglab.diagnostics.run_reports import select_k, write_segment_reports, write_stability_reports
+from seglab.features import build_features
 from seglab.models.kmeans import KMeansModel
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(1):
-        yield
 
 
 @pytest.fixture(scope="module")
 def tiny():
     from seglab.data.synthetic import SyntheticSource
-    from seglab.features import Preprocessor, build_features
+    from seglab.features import Preprocessor
 
     data = SyntheticSource(n_customers=400, seed=0).load()
     features = build_features(data)
@@ -63,16 +56,16 @@ def test_reports_end_to_end(tiny, tmp_path):
     assert profiles["churn_share"].iloc[-1] == pytest.approx((features["recency_days"] > 120).mean())
     s = write_stability_reports(
         tmp_path,
-        lambda seed: KMeansModel(n_clusters=k, random_state=seed),
+        model,
         X,
         model.labels_,
         seeds=[1],
         n_bootstrap=2,
         period_days=120,
         data=data,
-        model=model,
         preprocessor=pre,
         features=features,
+        build_features=build_features,
     )
     assert {"stability/seed_ari_mean", "stability/bootstrap_ari_mean", "stability/time_share_moved"} <= set(s)
     assert 0.5 <= s["stability/seed_ari_mean"] <= 1.0

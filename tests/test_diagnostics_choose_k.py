@@ -9,17 +9,8 @@ import pandas as pd
 import pytest
 from sklearn.datasets import make_blobs
 
+from seglab.diagnostics.choose_k import choose_k, write_k_selection
 from seglab.errors import ConfigError
-from seglab.evaluate.choose_k import choose_k, write_k_selection
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # tiny k-means fits are slower with OpenMP threads than without (and much slower on a busy machine)
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(1):
-        yield
 
 
 @pytest.fixture(scope="module")

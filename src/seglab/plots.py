@@ -1,0 +1,243 @@
+"""Every figure seglab draws, for a run dir and for a comparison report, in one place.
+
+Each function takes plain data (frames, arrays, the diagnostics' result objects) and returns
+PNG bytes drawn on matplotlib's Agg canvas through ``matplotlib.figure.Figure`` (no pyplot, no
+display, no global backend change); ``save`` writes them to a run dir, the report writes them
+to ``figures/`` or embeds them as base64. Nothing here computes a statistic: callers pass what
+to draw.
+
+- run dirs: ``profile_heatmap`` (``profiles.png``), ``k_selection`` (``k_selection.png``),
+  ``transitions`` (``transitions.png``);
+- reports: ``profile_heatmap`` again (the same figure), ``metric_vs_param``,
+  ``embedding_views``, ``segment_sizes``.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+DPI = 110
+
+#: profiles.csv columns that are not per-feature means (business indicators, sizes, names).
+PROFILE_META = {"segment", "name", "size", "share", "soft_size", "mean_confidence", "revenue", "revenue_share",
+                "aov", "purchase_frequency", "purchases_per_year", "churn_share", "clv", "mean_sentiment",
+                "top_categories"}
+
+
+def to_png(fig: Figure) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight", facecolor="white")
+    return buf.getvalue()
+
+
+def save(png: bytes, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(png)
+    return path
+
+
+def _grid(n: int, max_cols: int = 3) -> tuple[int, int]:
+    cols = max(1, min(n, max_cols))
+    return int(math.ceil(n / cols)), cols
+
+
+# --- segment profiles ---------------------------------------------------------------------------
+def profile_matrix(profiles: pd.DataFrame, deviations: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """(z, means, what z is) for the segments of a run (population and noise rows dropped).
+
+    With ``profile_deviations.csv`` (``seglab.evaluate.segment_deviations``) z is each segment's
+    mean against the population, ``(segment mean - population mean) / population std``. Without
+    it z is computed from ``profiles.csv`` alone, across segment means (relative to the other
+    segments: a feature whose segments differ little still spans the colours)."""
+    seg = profiles[~profiles["segment"].astype(str).isin(["all", "noise"])].copy()
+    seg.index = seg["segment"].astype(str)
+    feats = [c for c in seg.columns if c not in PROFILE_META and pd.api.types.is_numeric_dtype(seg[c])]
+    means = seg[feats].astype(float)
+    if deviations is not None and not deviations.empty:
+        dev = deviations.copy()
+        dev.index = dev.index.astype(str)
+        cols = [c for c in dev.columns if c in means.columns]
+        z = dev.loc[[s for s in means.index if s in dev.index], cols].astype(float)
+        return z, means.loc[z.index, cols], "segment mean vs population: (mean − population mean) / population std"
+    spread = means.std(axis=0, ddof=0)
+    means = means.loc[:, spread > 0]
+    z = (means - means.mean(axis=0)) / means.std(axis=0, ddof=0)
+    return z, means, "segment mean z-scored across segments (relative to the other segments)"
+
+
+def profile_heatmap(profiles: pd.DataFrame, title: str, deviations: pd.DataFrame | None = None,
+                    max_features: int = 24) -> bytes | None:
+    """Segment × feature heatmap (colour: z, see ``profile_matrix``), annotated with the segment
+    means in original units; rows are named by segment, descriptive name (when ``profiles``
+    has one) and share; above ``max_features`` the features with the largest |z| are kept.
+    None when there is nothing to draw."""
+    z, values, what = profile_matrix(profiles, deviations)
+    if z.empty or z.shape[1] == 0:
+        return None
+    if z.shape[1] > max_features:
+        keep = set(z.abs().max(axis=0).sort_values(ascending=False).index[:max_features])
+        cols = [c for c in z.columns if c in keep]
+        z, values = z[cols], values[cols]
+    n_seg, n_feat = z.shape
+    meta = profiles.assign(segment=profiles["segment"].astype(str)).set_index("segment")
+    names = meta["name"] if "name" in meta else pd.Series(dtype=object)
+    ylabels = [f"{s}" + (f": {names[s]}" if s in names.index else "") + f" ({meta['share'].get(s, float('nan')):.0%})"
+               for s in z.index]
+    fig = Figure(figsize=(max(6.0, 0.5 * n_feat + 2.5), 0.5 * n_seg + 2.8))
+    ax = fig.subplots()
+    lim = max(1.0, float(np.nanmax(np.abs(z.to_numpy()))))
+    im = ax.imshow(z.to_numpy(), cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto")
+    ax.set_yticks(range(n_seg), ylabels, fontsize=8)
+    ax.set_xticks(range(n_feat), list(z.columns), rotation=60, ha="right", fontsize=8)
+    if n_seg * n_feat <= 450:
+        for i in range(n_seg):
+            for j in range(n_feat):
+                v = values.iat[i, j]
+                text = f"{v:.3g}" if abs(v) < 1e4 else f"{v:.2e}"
+                ax.text(j, i, text, ha="center", va="center", fontsize=7,
+                        color="white" if abs(z.iat[i, j]) > 0.6 * lim else "black")
+    fig.colorbar(im, ax=ax, label="z", shrink=0.8)
+    ax.set_title(f"{title}\ncolour: {what}", fontsize=9)
+    fig.tight_layout()
+    return to_png(fig)
+
+
+# --- diagnostics of one run -----------------------------------------------------------------------
+K_PANELS = {"inertia": "inertia (elbow)", "silhouette": "silhouette (max)", "calinski_harabasz": "Calinski-Harabasz (max)",
+            "davies_bouldin": "Davies-Bouldin (min)", "gap": "gap statistic", "bic": "GMM BIC (min)"}
+
+
+def k_selection(sel: Any, title: str | None = None) -> bytes:
+    """One panel per criterion of a ``seglab.diagnostics.choose_k.KSelection`` against k, each
+    criterion's pick starred, the chosen k dashed."""
+    cols = [c for c in K_PANELS if c in sel.table.columns]
+    nrow, ncol = math.ceil(len(cols) / 3), 3
+    fig = Figure(figsize=(4 * ncol, 3 * nrow))
+    axes = fig.subplots(nrow, ncol, squeeze=False).ravel()
+    ks = list(sel.table["k"].to_numpy())
+    for ax, col in zip(axes, cols, strict=False):
+        y = sel.table[col].to_numpy(dtype=float)
+        if col == "gap":
+            ax.errorbar(ks, y, yerr=sel.table["gap_sk"].to_numpy(dtype=float), marker="o", capsize=3)
+        else:
+            ax.plot(ks, y, marker="o")
+        pick = sel.picks.get("elbow" if col == "inertia" else col)
+        if pick is not None and pick in ks:
+            ax.plot([pick], [y[ks.index(pick)]], marker="*", markersize=16, color="tab:red", label=f"picks {pick}")
+            ax.legend(loc="best", fontsize=8)
+        ax.axvline(sel.k, color="grey", linestyle="--", linewidth=1)
+        ax.set_title(K_PANELS[col], fontsize=10)
+        ax.set_xlabel("k")
+        ax.set_xticks(ks)
+    for ax in axes[len(cols):]:
+        ax.axis("off")
+    fig.suptitle(title or f"choosing k: rule {sel.rule!r} -> k = {sel.k}", fontsize=11)
+    fig.tight_layout()
+    return to_png(fig)
+
+
+def transitions(temporal: Any) -> bytes:
+    """The row-normalised transition matrix of a ``seglab.diagnostics.temporal.TemporalResult``."""
+    rates = temporal.rates
+    fig = Figure(figsize=(1.0 + 0.7 * len(rates.columns), 1.0 + 0.6 * len(rates.index)))
+    ax = fig.subplots()
+    im = ax.imshow(rates.to_numpy(), vmin=0, vmax=1, cmap="Blues")
+    ax.set_xticks(range(len(rates.columns)), [str(c) for c in rates.columns])
+    ax.set_yticks(range(len(rates.index)), [str(c) for c in rates.index])
+    for i in range(rates.shape[0]):
+        for j in range(rates.shape[1]):
+            v = rates.iat[i, j]
+            ax.text(j, i, f"{v:.2f}", ha="center", va="center", color="white" if v > 0.6 else "black", fontsize=8)
+    ax.set_xlabel("segment at end")
+    ax.set_ylabel("segment at cut-off")
+    ax.set_title(f"moved: {temporal.share_moved:.1%} of {temporal.n_customers}", fontsize=10)
+    fig.colorbar(im, ax=ax, fraction=0.046)
+    fig.tight_layout()
+    return to_png(fig)
+
+
+# --- comparison reports ---------------------------------------------------------------------------
+def metric_vs_param(lines: Mapping[str, tuple[Sequence[float], Mapping[str, tuple[Sequence[float], Sequence[float]]]]],
+                    references: Mapping[str, Mapping[str, float]], panels: Sequence[tuple[str, str]],
+                    xlabel: str, title: str, ticks: Sequence[tuple[float, str]] | None = None) -> bytes:
+    """One panel per metric: each line (name -> (x positions, {metric key: (means, stds)})) with
+    error bars, each reference (label -> {metric key: mean}) as a dashed horizontal line.
+    ``panels``: (metric key, panel title); ``ticks``: (position, label) for categorical x."""
+    rows, cols = _grid(len(panels))
+    fig = Figure(figsize=(4.2 * cols, 3.2 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    colors = {name: f"C{i % 10}" for i, name in enumerate(list(lines) + list(references))}
+    for ax, (key, panel_title) in zip(axes, panels, strict=False):
+        for name, (xs, by_metric) in lines.items():
+            means = np.asarray(by_metric[key][0], dtype=float)
+            if not np.isfinite(means).any():
+                continue
+            stds = np.nan_to_num(np.asarray(by_metric[key][1], dtype=float))
+            ax.errorbar(xs, means, yerr=stds, marker="o", capsize=3, color=colors[name], label=name)
+        for label, by_metric in references.items():
+            if np.isfinite(by_metric[key]):
+                ax.axhline(by_metric[key], linestyle="--", linewidth=1, color=colors[label], label=label)
+        ax.set_title(panel_title, fontsize=10)
+        ax.set_xlabel(xlabel)
+        if ticks is not None:
+            ax.set_xticks([p for p, _ in ticks], [t for _, t in ticks])
+        ax.grid(alpha=0.3)
+    for ax in axes[len(panels):]:
+        ax.set_visible(False)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(4, max(1, len(labels))), fontsize=8,
+               bbox_to_anchor=(0.5, -0.02 - 0.03 * ((len(labels) - 1) // 4)))
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout(rect=(0, 0.06 + 0.03 * ((len(labels) - 1) // 4), 1, 0.97))
+    return to_png(fig)
+
+
+def embedding_views(coords: Mapping[str, np.ndarray], labels: np.ndarray, title: str) -> bytes:
+    """One scatter panel per projection, points coloured by segment (noise grey)."""
+    fig = Figure(figsize=(4.6 * len(coords), 4.4))
+    axes = fig.subplots(1, len(coords), squeeze=False).ravel()
+    segments = sorted(np.unique(labels))
+    for ax, (name, xy) in zip(axes, coords.items(), strict=True):
+        for i, seg in enumerate(segments):
+            mask = labels == seg
+            ax.scatter(xy[mask, 0], xy[mask, 1], s=5, alpha=0.6, color=f"C{i % 10}" if seg >= 0 else "grey",
+                       label=f"segment {seg}" if seg >= 0 else "noise", rasterized=True)
+        ax.set_title(name, fontsize=10)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    axes[0].legend(markerscale=3, fontsize=8, loc="best")
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return to_png(fig)
+
+
+def segment_sizes(shares: Mapping[str, np.ndarray], title: str) -> bytes | None:
+    """One horizontal bar per method, split into its segments' shares (largest first)."""
+    if not shares:
+        return None
+    names = list(shares)
+    fig = Figure(figsize=(8.5, 0.45 * len(names) + 1.6))
+    ax = fig.subplots()
+    for row, name in enumerate(names):
+        left = 0.0
+        for i, share in enumerate(sorted(shares[name], reverse=True)):
+            ax.barh(row, share, left=left, color=f"C{i % 10}", edgecolor="white")
+            if share >= 0.06:
+                ax.text(left + share / 2, row, f"{share:.0%}", ha="center", va="center", fontsize=7, color="white")
+            left += share
+    ax.set_yticks(range(len(names)), names, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("share of customers (segments sorted by size)")
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return to_png(fig)

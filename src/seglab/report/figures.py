@@ -1,0 +1,217 @@
+"""The figures of one dataset's section: metrics against swept values and k, and for the
+representative runs the 2-D embedding, the profile heatmap, the business table and the segment
+sizes. The numbers come from ``seglab.report.table``'s methods and the runs' files; the drawing
+is ``seglab.plots``'."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+
+import numpy as np
+import pandas as pd
+
+from seglab import plots
+from seglab.evaluate.registry import MetricSpec
+from seglab.report import document as doc
+from seglab.report.embedding import project_2d, rebuild_embedding, sample_indices, umap_available
+from seglab.report.runs import METRIC, PARAM, RunFiles
+from seglab.report.table import (
+    Method,
+    as_number,
+    display_key,
+    primary_metric,
+    representative_run,
+    short_model_name,
+    sort_key,
+)
+
+K_KEYS = ("n_clusters", "model.n_clusters")
+BUSINESS = ("name", "size", "share", "revenue_share", "aov", "purchases_per_year", "churn_share", "clv",
+            "mean_sentiment", "top_categories")
+PERCENT = ("share", "revenue_share", "churn_share")
+
+
+def _slug(text: str) -> str:
+    keep = "".join(ch if ch.isalnum() else "_" for ch in text)
+    return "_".join(filter(None, keep.split("_")))[:80]
+
+
+def _sample_note(n: int, max_points: int) -> str:
+    return f"{min(n, max_points):,} of {n:,} customers (seeded uniform sample)" if n > max_points else f"all {n:,} customers"
+
+
+def metric_vs_param_png(methods: list[Method], key: str, metrics: list[MetricSpec], title: str) -> bytes | None:
+    """Mean ± std (over seeds) of each metric against the swept value ``key``, one line per model
+    and setting of its other swept values; methods that do not sweep ``key`` are dashed
+    horizontal lines at their mean (the reference they are compared with), never against k
+    itself. None when no model has two values of ``key``."""
+    points: dict[str, list[tuple[object, Method]]] = defaultdict(list)
+    flat: list[Method] = []
+    for m in methods:
+        if key in m.params:
+            rest = {k: v for k, v in m.params.items() if k != key}
+            name = short_model_name(m.model)
+            if rest:
+                name += "(" + ", ".join(f"{display_key(k, list(rest))}={v}" for k, v in rest.items()) + ")"
+            points[name].append((m.params[key], m))
+        else:
+            flat.append(m)
+    points = {k: sorted(v, key=lambda p: sort_key(p[0])) for k, v in points.items() if len(v) >= 2}
+    if not points:
+        return None
+    line_ks = {m.k for pts in points.values() for _, m in pts}
+    flat = [] if key in K_KEYS else [m for m in flat if m.k in line_ks]
+    values = sorted({v for pts in points.values() for v, _ in pts}, key=sort_key)
+    numeric = all(as_number(v) is not None for v in values)
+    pos = {v: (as_number(v) if numeric else i) for i, v in enumerate(values)}
+    lines = {name: ([pos[v] for v, _ in pts],
+                    {s.key: ([m.stats[s.key][0] for _, m in pts], [m.stats[s.key][1] for _, m in pts])
+                     for s in metrics})
+             for name, pts in points.items()}
+    references = {m.label: {s.key: m.stats[s.key][0] for s in metrics} for m in flat}
+    panels = [(s.key, f"{s.label} ({s.arrow})" if s.arrow else s.label) for s in metrics]
+    ticks = None if numeric else [(pos[v], str(v)) for v in values]
+    return plots.metric_vs_param(lines, references, panels, display_key(key, []), title, ticks)
+
+
+class DatasetFigures:
+    """Numbered figure blocks of one report (the numbering runs across datasets)."""
+
+    def __init__(self, files: RunFiles, *, embedding: bool = True, projections: tuple[str, ...] = ("pca", "tsne", "umap"),
+                 max_points: int = 2000, seed: int = 0) -> None:
+        self.files = files
+        self.embedding = embedding
+        self.projections = tuple(projections)
+        self.max_points = max_points
+        self.seed = seed
+        self.count = 0
+
+    def image(self, blocks: list, png: bytes | None, name: str, caption: str) -> None:
+        if png is None:
+            return
+        self.count += 1
+        blocks.append(doc.Image(f"fig{self.count:02d}_{_slug(name)}.png", png, f"Figure {self.count}. {caption}"))
+
+    def sweeps(self, dataset: str, methods: list[Method], metrics: list[MetricSpec]) -> list:
+        """Each metric against every swept value, then against k."""
+        blocks: list = []
+        keys: list[str] = []
+        for m in methods:
+            keys += [k for k in m.params if k not in keys]
+        k_keys = [k for k in keys if k in K_KEYS]
+        other = [k for k in keys if k not in k_keys]
+        if other:
+            blocks.append(doc.Heading(3, "Metrics against swept values"))
+        for key in other:
+            png = metric_vs_param_png(methods, key, metrics, f"{dataset}: metrics against {display_key(key, [])}")
+            self.image(blocks, png, f"{dataset}_vs_{key}",
+                       f"`{dataset}`: each metric (mean ± std over seeds) against `{key}`; dashed lines: "
+                       "methods with the same k that do not sweep it, at their mean.")
+        if k_keys:
+            png = metric_vs_param_png(methods, k_keys[0], metrics, f"{dataset}: criteria against k")
+            if png is not None:
+                blocks.append(doc.Heading(3, "Criteria against the number of segments k"))
+                self.image(blocks, png, f"{dataset}_vs_k", f"`{dataset}`: each criterion (mean ± std over seeds) against k.")
+        return blocks
+
+    def representative_runs(self, dataset: str, methods: list[Method], metrics: list[MetricSpec]) -> list:
+        """The best deep method and the best classical one at its k, each by its median-seed run."""
+        blocks: list = []
+        prim = primary_metric(metrics)
+        featured: list[tuple[Method, pd.Series]] = []
+        for group in ([m for m in methods if m.is_deep], [m for m in methods if not m.is_deep]):
+            if featured and any(m.k == featured[0][0].k for m in group):  # classical at the deep method's k
+                group = [m for m in group if m.k == featured[0][0].k]
+            scored = [m for m in group if np.isfinite(m.stats[prim.key][0])]
+            if scored:
+                best = (max if prim.higher_is_better else min)(scored, key=lambda m: m.stats[prim.key][0])
+                featured.append((best, representative_run(best, prim)))
+        blocks.append(doc.Heading(3, "Representative runs"))
+        blocks.append(doc.Para(
+            f"Figures below show, for the deep method with the best mean {prim.label} and the best classical method "
+            f"at its k, the run "
+            f"whose {prim.label} is the median of that method's seeds (a typical run, not the luckiest)."))
+        blocks.append(doc.Bullets([f"{m.label}: run `{r['run_id']}` (seed {r.get(PARAM + 'seed', '?')}, "
+                                   f"{prim.label} {r.get(METRIC + prim.key, float('nan')):.3f})" for m, r in featured]))
+        for m, run in featured:
+            blocks += self.embedding_view(dataset, m, run)
+        for m, run in featured:
+            blocks += self.profiles(dataset, m, run)
+        shares = {}
+        for m in methods:
+            path = self.files.path(representative_run(m, prim), "profiles.csv")
+            if path is not None:
+                prof = pd.read_csv(path)
+                shares[m.label] = prof.loc[prof["segment"].astype(str) != "all", "share"].to_numpy(dtype=float)
+        png = plots.segment_sizes(shares, f"{dataset}: segment sizes (representative run per method)")
+        self.image(blocks, png, f"{dataset}_sizes",
+                   f"Segment shares of each method's representative run (median {prim.label} seed).")
+        return blocks
+
+    def profiles(self, dataset: str, method: Method, run: pd.Series) -> list:
+        """The run's profile heatmap and its business indicators."""
+        path = self.files.path(run, "profiles.csv")
+        if path is None:
+            return [doc.Para(f"No `profiles.csv` for {method.label} run `{run['run_id']}`.")]
+        blocks: list = []
+        profiles = pd.read_csv(path)
+        dev_path = self.files.path(run, "profile_deviations.csv")
+        deviations = pd.read_csv(dev_path, index_col=0) if dev_path is not None else None
+        png = plots.profile_heatmap(profiles, f"{dataset} · {method.label} · segment profiles", deviations)
+        what = ("each segment's mean against the population, (mean − population mean) / population std"
+                if deviations is not None else
+                "segment means z-scored across segments (relative to the other segments, so a feature whose "
+                "segments differ little still spans the colours: read the numbers)")
+        self.image(blocks, png, f"{dataset}_{method.label}_profiles",
+                   f"Segment profiles of {method.label} (run `{run['run_id']}`): colour = {what}; numbers = segment "
+                   "means in original units; rows = segment (share); at most the 24 features with the largest |z|.")
+        cols = [c for c in BUSINESS if c in profiles]
+        if len(cols) > 3:
+            rows = []
+            for _, r in profiles.iterrows():
+                cells = [str(r["segment"])]
+                for c in cols:
+                    v = r[c]
+                    if isinstance(v, (float, np.floating)):
+                        cells.append("–" if not np.isfinite(v) else f"{v:.1%}" if c in PERCENT else f"{v:,.3g}")
+                    else:
+                        cells.append(str(v))
+                rows.append(cells)
+            blocks.append(doc.Table(["segment"] + cols, rows, caption=f"Segments of {method.label} (same run): "
+                                    "business indicators from `profiles.csv` (see `seglab.evaluate.profiles`).",
+                                    css_class="segments"))
+        return blocks
+
+    def embedding_view(self, dataset: str, method: Method, run: pd.Series) -> list:
+        """The run's clustering space re-computed from its saved preprocessor and model, in 2-D."""
+        if not self.embedding:
+            return [doc.Para(f"2-D view of {method.label} not drawn (`--no-embedding`).")]
+        need = {n: self.files.path(run, n) for n in ("config.yaml", "preprocessor.joblib", "model.ckpt", "segments.parquet")}
+        missing = [n for n, p in need.items() if p is None]
+        if missing:
+            return [doc.Para(f"2-D view of {method.label} not drawn: run `{run['run_id']}` has no "
+                             + ", ".join(f"`{n}`" for n in missing) + ".")]
+        try:
+            t0 = time.perf_counter()
+            emb = rebuild_embedding(need["config.yaml"], need["preprocessor.joblib"], need["model.ckpt"],
+                                    need["segments.parquet"])
+            idx = sample_indices(len(emb.Z), self.max_points, self.seed)
+            projections = [p for p in self.projections if p != "umap" or umap_available()] or ["pca"]
+            names = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
+            coords = {names[p]: project_2d(emb.Z[idx], p, self.seed) for p in projections}
+            elapsed = time.perf_counter() - t0
+        except Exception as err:
+            return [doc.Para(f"2-D view of {method.label} not drawn: {err}")]
+        blocks: list = []
+        png = plots.embedding_views(coords, emb.labels[idx], f"{dataset} · {method.label} · {emb.space}")
+        self.image(blocks, png, f"{dataset}_{method.label}_embedding",
+                   f"{method.label} (run `{run['run_id']}`) in the space it clustered, the {emb.space}, re-computed "
+                   f"by loading the run's saved preprocessor and model on the rebuilt features of "
+                   f"{_sample_note(len(emb.Z), self.max_points)}; colour = the run's saved segment. The saved model's "
+                   f"predictions on the rebuilt data agree with its saved segments for {emb.label_agreement:.1%} of "
+                   f"customers. Projections: " + ", ".join(coords)
+                   + (f" (t-SNE: scikit-learn, perplexity ≤ 30, seed {self.seed})" if "t-SNE" in coords else "")
+                   + ("; UMAP not installed" if "umap" in self.projections and not umap_available() else "")
+                   + f"; {elapsed:.0f} s.")
+        return blocks
