@@ -53,3 +53,15 @@ class DataValidationError(SeglabError):
         if self.examples:
             parts.append("values: " + ", ".join(repr(v) for v in self.examples))
         super().__init__(" | ".join(parts))
+
+
+class RunDirError(SeglabError):
+    """A run dir that already holds another run, or a ``resume=`` target that cannot be resumed."""
+
+
+class TrainingDiverged(SeglabError):
+    """A training loss became NaN or infinite: the run stops rather than cluster a broken model."""
+
+
+class ClusteringCollapsed(SeglabError):
+    """Every customer landed in one segment: no segmentation to report."""

@@ -46,6 +46,7 @@ from torch import nn
 from seglab.models.autoencoder import build_mlp_autoencoder, pretrain_autoencoder
 from seglab.models.base import ClusterModel
 from seglab.models.centres import kmeans_centres
+from seglab.models.checkpoints import load_pretrained, save_pretrained, stage_path
 from seglab.models.losses import soft_assignment
 from seglab.models.runtime import _plain, clone_module, encode, predict_device, seed_all, torch_threads
 
@@ -133,15 +134,23 @@ class AEKMeans(ClusterModel):
         return [int(h) for h in self.hidden_dims], int(self.latent_dim)
 
     # --- fitting ---------------------------------------------------------------------------
-    def fit(self, X: np.ndarray, y: Any = None, init_from: AEKMeans | None = None) -> AEKMeans:
-        """Pretrain (or copy ``init_from``'s pretrained autoencoder), then cluster the latent."""
-        with torch_threads(self.num_threads):
-            return self._fit(self._check_X(X), init_from)
+    def fit(self, X: np.ndarray, y: Any = None, init_from: AEKMeans | None = None,
+            checkpoint_dir: str | None = None) -> AEKMeans:
+        """Pretrain (or copy ``init_from``'s pretrained autoencoder), then cluster the latent.
+
+        ``checkpoint_dir``: keep resume points there, and continue from those a killed fit left
+        (`seglab.models.checkpoints`)."""
+        self._checkpoint_dir = checkpoint_dir
+        try:
+            with torch_threads(self.num_threads):
+                return self._fit(self._check_X(X), init_from)
+        finally:
+            del self._checkpoint_dir  # a fitted model does not point at a run dir
 
     def _fit(self, X: np.ndarray, init_from: AEKMeans | None) -> AEKMeans:
         seed_all(self.random_state)
         t0 = time.perf_counter()
-        self._pretrain(X, init_from)
+        self._pretrain_resumable(X, init_from)
         self._report = {"fit/pretrain_seconds": time.perf_counter() - t0, **self.pretrain_report_}
         t1 = time.perf_counter()
         Z = self.transform(X)
@@ -161,6 +170,12 @@ class AEKMeans(ClusterModel):
     def _cluster(self, X: np.ndarray) -> None:
         """Second stage; AE+k-means keeps the k-means labels (DEC overrides this)."""
         self.labels_ = self.init_labels_
+
+    def _pretrain_resumable(self, X: np.ndarray, init_from: AEKMeans | None) -> None:
+        """``_pretrain``, or the autoencoder an interrupted fit had pretrained already."""
+        if not load_pretrained(self):
+            self._pretrain(X, init_from)
+            save_pretrained(self)
 
     def _pretrain(self, X: np.ndarray, init_from: AEKMeans | None) -> None:
         hidden, latent = self._architecture()
@@ -185,6 +200,7 @@ class AEKMeans(ClusterModel):
         report: dict[str, float] = {}
         schedule = self.lr_schedule
         aug = dict(augment=self.augment, image_shape=self.image_shape)
+        aug["checkpoint"] = stage_path(self, "pretrain")  # the end-to-end stage's resume point, if any
         if self.pretrain == "layerwise":
             from seglab.models.layerwise import layerwise_pretrain
 

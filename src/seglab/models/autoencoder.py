@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import lightning as L
@@ -38,6 +39,7 @@ from lightning.pytorch.callbacks import Callback, EarlyStopping
 from torch import nn
 from torch.utils.data import DataLoader
 
+from seglab.models import checkpoints
 from seglab.models.augment import check_augment, maybe_augment
 from seglab.models.batches import index_loader
 from seglab.models.fit_progress import FitProgress
@@ -224,6 +226,13 @@ class RestoreBestWeights(Callback):
         if self._state is not None:
             pl_module.load_state_dict(self._state)
 
+    def state_dict(self) -> dict[str, Any]:  # in resume points (seglab.models.checkpoints)
+        return {"best": self.best, "best_epoch": self.best_epoch, "best_step": self.best_step, "state": self._state}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.best, self.best_epoch, self.best_step = state_dict["best"], state_dict["best_epoch"], state_dict["best_step"]
+        self._state = state_dict["state"]
+
 
 def split_indices(n: int, val_fraction: float, rng: np.random.Generator,
                   max_val: int | None = MAX_VALIDATION_ROWS) -> tuple[np.ndarray, np.ndarray]:
@@ -282,6 +291,7 @@ def pretrain_autoencoder(
     augment: str = "none",
     image_shape: Sequence[int] | None = None,
     module_class: type[AutoencoderModule] | None = None,
+    checkpoint: Path | None = None,
 ) -> dict[str, float]:
     """Train ``encoder``/``decoder`` in place as an autoencoder on ``X``; return a fit report.
 
@@ -290,6 +300,8 @@ def pretrain_autoencoder(
     decays Adam's ``lr`` over that budget (``make_lr_scheduler``); ``augment="affine"`` jitters
     each training batch of flattened ``image_shape`` images (validation stays clean).
     ``module_class``: an `AutoencoderModule` subclass with another loss (the multimodal model's).
+    ``checkpoint``: a resume point written every epoch and continued from when it exists
+    (`seglab.models.checkpoints`).
 
     Early stopping watches ``{stage}/val_loss`` on a seeded ``val_fraction`` hold-out (at most
     ``MAX_VALIDATION_ROWS``; clean inputs even when denoising); the best weights are restored at
@@ -311,7 +323,7 @@ def pretrain_autoencoder(
         encoder, decoder, lr=lr, weight_decay=weight_decay, noise=noise, noise_kind=noise_kind, stage=stage,
         lr_schedule=lr_schedule, schedule_length=total_steps if bound == "steps" else max_epochs,
         schedule_interval="step" if bound == "steps" else "epoch", augment=augment, image_shape=image_shape)
-    callbacks: list[Callback] = [FitProgress(f"{stage}: autoencoder")]
+    callbacks: list[Callback] = [FitProgress(f"{stage}: autoencoder"), *checkpoints.epoch_checkpoint(checkpoint, train_loader)]
     val_loader = None
     monitor = f"{stage}/val_loss"
     best: RestoreBestWeights | None = None
@@ -329,7 +341,7 @@ def pretrain_autoencoder(
         **({} if val_loader is not None else {"limit_val_batches": 0}),
     )
     with quiet_lightning():
-        trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=val_loader)
+        checkpoints.fit(trainer, module, checkpoint, train_dataloaders=train_loader, val_dataloaders=val_loader)
     report = {f"fit/{stage}_epochs": float(trainer.current_epoch), f"fit/{stage}_steps": float(trainer.global_step)}
     if best is not None and best.best_epoch >= 0:
         report[f"fit/{stage}_val_loss"] = best.best

@@ -136,6 +136,17 @@ class ClusteringModule(L.LightningModule):
         self.X_all = self.X_all.to(self.device)
         self.p_all = self.p_all.to(self.device)
 
+    #: What a resume point needs beyond the weights: the frozen target and the stopping test's state.
+    _RESUME_STATE = ("p_all", "prev_labels", "check_labels", "check_step", "delta_label", "n_target_updates",
+                     "stopped_by_tol", "history")
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["seglab_clustering_phase"] = {k: getattr(self, k) for k in self._RESUME_STATE}
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        for key, value in checkpoint["seglab_clustering_phase"].items():
+            setattr(self, key, value)
+
     def on_train_epoch_start(self) -> None:
         # The clustering phase runs without dropout, as in the DEC paper (dropout is a pretraining device).
         self.encoder.eval()

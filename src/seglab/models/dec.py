@@ -36,6 +36,7 @@ import numpy as np
 import torch
 
 from seglab.errors import ConfigError
+from seglab.models import checkpoints
 from seglab.models.ae_kmeans import AEKMeans
 from seglab.models.augment import check_augment
 from seglab.models.autoencoder import make_loader
@@ -180,11 +181,13 @@ class DEC(AEKMeans):
         )
         loader = make_loader(Xt, torch.arange(len(Xt)), batch_size=bs, shuffle=True, seed=self.random_state + 1)
         n_batches = -(-len(Xt) // bs)
+        resume_point = checkpoints.stage_path(self, module.stage)
         trainer = make_trainer(self.trainer_kwargs, max_epochs=int(self.cluster_max_epochs), n_batches=n_batches,
-                               callbacks=[FitProgress(f"{module.stage}: clustering phase")],
+                               callbacks=[FitProgress(f"{module.stage}: clustering phase"),
+                                          *checkpoints.epoch_checkpoint(resume_point, loader)],
                                limit_val_batches=0, num_sanity_val_steps=0)
         with quiet_lightning():
-            trainer.fit(module, train_dataloaders=loader)
+            checkpoints.fit(trainer, module, resume_point, train_dataloaders=loader)
         module.cpu()
         self.encoder_ = module.encoder.cpu().train()
         self.cluster_centers_ = module.centers.detach().cpu().numpy().copy()

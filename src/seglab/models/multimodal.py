@@ -37,6 +37,7 @@ from torch import nn
 from seglab.errors import ConfigError
 from seglab.models.ae_kmeans import AEKMeans
 from seglab.models.autoencoder import ACTIVATIONS, AutoencoderModule, build_mlp, corrupt, pretrain_autoencoder
+from seglab.models.checkpoints import stage_path
 from seglab.models.clustering_phase import ClusteringModule
 from seglab.models.dec import IDEC
 
@@ -297,7 +298,7 @@ class MultimodalDEC(IDEC):
             max_epochs=self.max_epochs, max_steps=self.pretrain_steps, patience=self.patience,
             val_fraction=float(self.val_fraction), noise=self.noise, noise_kind=self.noise_kind,
             seed=self.random_state, trainer_kwargs=self.trainer_kwargs, stage=stage,
-            module_class=MaskedAutoencoderModule)
+            module_class=MaskedAutoencoderModule, checkpoint=stage_path(self, stage))
 
     # --- clustering phase --------------------------------------------------------------------
     def _cluster(self, X: np.ndarray) -> None:

@@ -96,7 +96,7 @@ class N2D(AEKMeans):
         umap = _umap()
         seed_all(self.random_state)
         t0 = time.perf_counter()
-        self._pretrain(X, init_from)
+        self._pretrain_resumable(X, init_from)
         self._report = {"fit/pretrain_seconds": time.perf_counter() - t0, **self.pretrain_report_}
         t1 = time.perf_counter()
         Z = self.latent(X)

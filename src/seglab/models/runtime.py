@@ -25,6 +25,8 @@ import torch
 from lightning.pytorch.callbacks import Callback
 from torch import nn
 
+from seglab.guards import finite_loss_callback
+
 #: Trainer settings seglab applies unless the caller's ``trainer_kwargs`` say otherwise.
 TRAINER_DEFAULTS: dict[str, Any] = {
     "accelerator": "auto",
@@ -64,8 +66,9 @@ def make_trainer(
 ) -> L.Trainer:
     """A Trainer from ``TRAINER_DEFAULTS`` < caller's ``trainer_kwargs`` < this call's ``overrides``.
 
-    The caller's callbacks are kept and ours appended; ``log_every_n_steps`` defaults to at most
-    the number of batches per epoch so short epochs still log.
+    The caller's callbacks are kept and ours appended, with `seglab.guards`' ``FiniteLoss`` (a
+    NaN or infinite loss stops the fit with ``TrainingDiverged``); ``log_every_n_steps`` defaults
+    to at most the number of batches per epoch so short epochs still log.
     """
     kwargs = {**TRAINER_DEFAULTS, **{k: v for k, v in _plain(trainer_kwargs).items() if k not in _NOT_TRAINER_KEYS}}
     user_callbacks = list(kwargs.pop("callbacks", None) or [])
@@ -75,7 +78,7 @@ def make_trainer(
     if kwargs.get("logger") is None:
         kwargs["logger"] = False
     with quiet_lightning():
-        return L.Trainer(callbacks=[*user_callbacks, *callbacks], **kwargs)
+        return L.Trainer(callbacks=[*user_callbacks, *callbacks, finite_loss_callback()], **kwargs)
 
 
 def predict_device(trainer_kwargs: Mapping[str, Any] | None) -> torch.device:
