@@ -61,14 +61,22 @@ def test_member_of_with_repeated_ids_and_any_index():
     assert got.tolist() == [True, False, True] and list(got.index) == [5, 6, 7]
 
 
-def test_restrict_to_customers_warns_with_three_examples(caplog):
-    df = pd.DataFrame({"customer_id": ["a", "z", "y", "x", "w"]})
+def test_restrict_to_customers_warns_without_raw_ids(caplog, monkeypatch):
+    df = pd.DataFrame({"customer_id": ["a", "zq", "yq", "xq", "wq"]})
     meta: dict = {}
+    monkeypatch.delenv("SEGLAB_ID_KEY", raising=False)
     with caplog.at_level(logging.WARNING):
         out = v.restrict_to_customers(df, pd.Index(["a"]), "reviews", F, meta)
     assert out["customer_id"].tolist() == ["a"] and meta["reviews_unknown_customer_dropped"] == 4
     assert ("f.csv: dropped 4 reviews row(s) of customer ids absent from the customers table "
-            "(e.g. ['z', 'y', 'x'])") in caplog.text
+            "(ids withheld; set SEGLAB_ID_KEY to log keyed hashes)") in caplog.text
+    monkeypatch.setenv("SEGLAB_ID_KEY", "k")  # with a key: keyed hashes of the first three, never the ids
+    with caplog.at_level(logging.WARNING):
+        v.restrict_to_customers(df, pd.Index(["a"]), "reviews", F, meta)
+    from seglab.privacy import hash_id
+
+    assert f"(keyed hashes {hash_id('zq')[:16]}, {hash_id('yq')[:16]}, {hash_id('xq')[:16]} ...)" in caplog.text
+    assert not any(i in caplog.text for i in ("zq", "yq", "xq", "wq"))
 
 
 def test_attribute_frame_edges():

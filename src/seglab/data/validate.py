@@ -63,6 +63,7 @@ import pandas as pd
 
 from seglab.data.schema import REVIEW_COLUMNS, TRANSACTION_COLUMNS, CustomerData
 from seglab.errors import DataValidationError
+from seglab.privacy import describe_ids
 
 log = logging.getLogger(__name__)
 
@@ -361,11 +362,11 @@ def restrict_to_customers(df: pd.DataFrame, ids: pd.Index, what: str, file: str,
     meta[f"{what}_unknown_customer_dropped"] = n
     if n:
         log.warning(
-            "%s: dropped %d %s row(s) of customer ids absent from the customers table (e.g. %s)",
+            "%s: dropped %d %s row(s) of customer ids absent from the customers table (%s)",
             file,
             n,
             what,
-            list(df.loc[~known, "customer_id"].head(3)),
+            describe_ids(df.loc[~known, "customer_id"].head(4)),  # never raw ids in logs
         )
     return df.loc[known].reset_index(drop=True)
 

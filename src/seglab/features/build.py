@@ -92,6 +92,7 @@ from seglab.data.schema import CustomerData
 from seglab.data.validate import member_of
 from seglab.errors import ConfigError, DataValidationError
 from seglab.features.options import attribute_mode, check_options
+from seglab.privacy import screen_attributes
 from seglab.progress import stage
 
 log = logging.getLogger(__name__)
@@ -124,6 +125,7 @@ def build_features(
     category_weight: str = "count",
     engine: str = "auto",
     engine_options: dict | None = None,
+    allow_columns: list[str] | tuple[str, ...] = (),
 ) -> pd.DataFrame:
     """Compute one float row per customer of ``data`` (see the module docstring).
 
@@ -143,6 +145,8 @@ def build_features(
             ``spark`` (``seglab.features.engine``; same definitions, same results).
         engine_options: DuckDB/Spark settings (``memory_limit``, ``threads``, ``temp_dir``,
             ``spark_master``, ``spark_driver_memory``).
+        allow_columns: attribute columns kept although their values look like direct
+            identifiers (``seglab.privacy.screen_attributes`` drops the others with a warning).
 
     Returns:
         DataFrame indexed by ``customer_id`` (order of ``data.customers``), float64 columns;
@@ -184,7 +188,8 @@ def build_features(
     profile_only: list[str] = []
     if mode != "none":
         taken = set().union(*(p.columns for p in parts)) if parts else set()
-        attrs = _attribute_features(data.customers, as_of, max_category_levels, max_unique_share, taken, info)
+        customers = screen_attributes(data.customers, allow_columns, info)  # no e-mails etc. as features
+        attrs = _attribute_features(customers, as_of, max_category_levels, max_unique_share, taken, info)
         if attrs.shape[1]:
             parts.append(attrs)
             if mode == "profile":
