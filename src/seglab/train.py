@@ -43,21 +43,6 @@ class RunResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def resolve_run_dir(cfg: DictConfig, run_dir: str | Path | None) -> Path:
-    """The Hydra output dir when running under Hydra, else an explicit or fresh dir."""
-    if run_dir is None:
-        from hydra.core.hydra_config import HydraConfig
-
-        if HydraConfig.initialized():
-            run_dir = HydraConfig.get().runtime.output_dir
-        else:
-            stamp = time.strftime("%Y-%m-%d/%H-%M-%S")
-            run_dir = Path(cfg.log_dir) / "runs" / f"{stamp}_{os.getpid()}"
-    path = Path(run_dir).resolve()
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def model_parameters(cfg: DictConfig) -> set[str]:
     """Constructor parameter names of ``cfg.model``'s class (what optional wiring it accepts)."""
     return set(inspect.signature(get_class(cfg.model._target_)).parameters)
@@ -76,12 +61,11 @@ def build_model(cfg: DictConfig, trainer_kwargs: dict[str, Any], feature_names: 
 
 
 def lightning_loggers(cfg: DictConfig, run_dir: Path, tracker) -> list:
-    from lightning.pytorch.loggers import CSVLogger, MLFlowLogger
+    from lightning.pytorch.loggers import CSVLogger
 
     loggers = []
-    if tracker is not None:
-        loggers.append(MLFlowLogger(experiment_name=tracker.experiment_name, tracking_uri=tracker.tracking_uri,
-                                    run_id=tracker.run_id))
+    if tracker is not None:  # Lightning's MLflow logger, minus ending the run at each fit's end
+        loggers.append(tracker.lightning_logger())
     if cfg.logger.csv:
         loggers.append(CSVLogger(save_dir=str(run_dir), name="csv_logs", version=""))
     return loggers
@@ -155,6 +139,7 @@ def customer_features(cfg: DictConfig, data, timings: dict[str, float] | None = 
     t0 = time.perf_counter()
     features = build_features(data, engine=cfg.features.get("engine", "auto"),
                               engine_options=OmegaConf.to_container(cfg.features.get("engine_options", {}), resolve=True),
+                              allow_columns=list(cfg.get("privacy", {}).get("allow_columns", [])),
                               **OmegaConf.to_container(cfg.features.build, resolve=True))
     timings["time/features_s"] = time.perf_counter() - t0
     if cfg.text.name != "none":
@@ -182,21 +167,64 @@ def make_preprocessor(cfg: DictConfig):
     return Preprocessor(**preprocess_cfg)
 
 
+def fit_model(model, X: np.ndarray, run_dir: Path) -> None:
+    """Fit ``model``; deep models that can resume keep their resume points in the run dir
+    (``checkpoints/``), so ``resume=RUN_DIR`` continues a killed fit where it stopped."""
+    from seglab.rundir import CHECKPOINTS
+
+    if "checkpoint_dir" in inspect.signature(model.fit).parameters:
+        model.fit(X, checkpoint_dir=run_dir / CHECKPOINTS)
+    else:
+        model.fit(X)
+
+
+def run_tags(cfg: DictConfig, run_dir: Path) -> dict[str, str]:
+    """The tracker run's tags: where its files are, what it ran, the command and sweep."""
+    return {"seglab.run_dir": str(run_dir), "seglab.dataset": cfg.data.name,
+            "seglab.model": cfg.model._target_, "seglab.command": " ".join(sys.argv),
+            "seglab.model_kind": "deep" if "trainer_kwargs" in model_parameters(cfg) else "classical",
+            **hydra_tags()}
+
+
 def run(cfg: DictConfig, run_dir: str | Path | None = None) -> RunResult:
-    """Train and evaluate one configuration; see the module docstring for what it writes."""
+    """Train and evaluate one configuration; see the module docstring for what it writes.
+
+    The run dir is claimed (new; refused when it holds another run; ``resume=RUN_DIR`` continues
+    an interrupted run with its saved config) and the tracker run opened before the data is read,
+    so every ending leaves a true status (`seglab.lifecycle`). SIGINT/SIGTERM raise
+    `seglab.guards.Interrupted` meanwhile.
+    """
+    from seglab.guards import interruptible
+    from seglab.lifecycle import ActiveRun
+    from seglab.rundir import resolve_run_dir
+
+    run_dir = resolve_run_dir(cfg, run_dir)
+    with interruptible():
+        active = ActiveRun(cfg, run_dir, tags=lambda c: run_tags(c, run_dir), rank_zero=is_rank_zero())
+        try:
+            result = _run(active.cfg, run_dir, active)
+        except BaseException as err:
+            active.end(err)
+            raise
+        active.end(None)
+    return result
+
+
+def _run(cfg: DictConfig, run_dir: Path, active) -> RunResult:
     import lightning as L
 
     from seglab.diagnostics.run_reports import write_segment_reports, write_stability_reports
     from seglab.evaluate import evaluate_clustering
-    from seglab.tracking import Tracker, default_tracking_uri, flatten
+    from seglab.guards import check_not_collapsed
+    from seglab.rundir import NOT_UPLOADED, PER_CUSTOMER_FILES
 
-    run_dir = resolve_run_dir(cfg, run_dir)
-    (run_dir / "metrics.json").unlink(missing_ok=True)
+    tracker = active.tracker
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     limit_threads(cfg.get("num_threads"))
     timings: dict[str, float] = {}
 
     t0 = time.perf_counter()
+    active.stage("data")
     data = instantiate(cfg.data, _convert_="all").load()
     split = None
     if cfg.get("predict") is not None and cfg.predict.enabled:  # segments see the calibration period only
@@ -206,6 +234,7 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> RunResult:
         data = split.calibration
         log.info(split.note())
     timings["time/data_s"] = time.perf_counter() - t0  # generate or read (+ check) the data
+    active.stage("features")
     features = customer_features(cfg, data, timings)
     t1 = time.perf_counter()
     preprocessor = make_preprocessor(cfg)
@@ -213,103 +242,96 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> RunResult:
     timings["time/preprocess_s"] = time.perf_counter() - t1
     timings["time/data_features_s"] = time.perf_counter() - t0
 
-    tracker = None
     rank_zero = is_rank_zero()
-    if cfg.logger.mlflow and rank_zero:
-        tracking_uri = cfg.logger.tracking_uri or default_tracking_uri(cfg.log_dir)
-        tracker = Tracker(tracking_uri, cfg.logger.experiment_name, Path(cfg.log_dir) / "mlartifacts",
-                          run_name=f"{cfg.data.name}:{Path(cfg.model._target_.rsplit('.', 1)[-1]).name}",
-                          tags={"seglab.run_dir": str(run_dir), "seglab.dataset": cfg.data.name,
-                                "seglab.model": cfg.model._target_, "seglab.command": " ".join(sys.argv),
-                                "seglab.model_kind": "deep" if "trainer_kwargs" in model_parameters(cfg) else "classical",
-                                **hydra_tags(), **features.attrs.get("seglab.text", {})})
-        tracker.log_params(flatten(OmegaConf.to_container(cfg, resolve=True)))
-    ok = False
+    if tracker is not None:  # which text model and head scored the reviews (known once they are scored)
+        tracker.set_tags(features.attrs.get("seglab.text", {}))
     metrics_pre: dict[str, float] = {}
-    try:
-        trainer_kwargs = dict(OmegaConf.to_container(cfg.trainer, resolve=True))
-        trainer_kwargs["logger"] = lightning_loggers(cfg, run_dir, tracker) or False
-        trainer_kwargs["default_root_dir"] = str(run_dir)
-        if str(cfg.model.get("n_clusters")) == "auto":
-            from seglab.diagnostics.run_reports import select_k
+    trainer_kwargs = dict(OmegaConf.to_container(cfg.trainer, resolve=True))
+    trainer_kwargs["logger"] = lightning_loggers(cfg, run_dir, tracker) or False
+    trainer_kwargs["default_root_dir"] = str(run_dir)
+    if str(cfg.model.get("n_clusters")) == "auto":
+        from seglab.diagnostics.run_reports import select_k
 
-            k, k_metrics = select_k(X, run_dir, random_state=cfg.seed,
-                                    **OmegaConf.to_container(cfg.choose_k, resolve=True))
-            metrics_pre.update(k_metrics)
-            cfg = cfg.copy()
-            OmegaConf.set_struct(cfg, False)
-            cfg.model.n_clusters = k
-            log.info("model.n_clusters=auto: chose k=%d by %s", k, cfg.choose_k.rule)
-        model = build_model(cfg, trainer_kwargs, list(preprocessor.feature_names_out_))
+        k, k_metrics = select_k(X, run_dir, random_state=cfg.seed,
+                                **OmegaConf.to_container(cfg.choose_k, resolve=True))
+        metrics_pre.update(k_metrics)
+        cfg = cfg.copy()
+        OmegaConf.set_struct(cfg, False)
+        cfg.model.n_clusters = k
+        log.info("model.n_clusters=auto: chose k=%d by %s", k, cfg.choose_k.rule)
+    model = build_model(cfg, trainer_kwargs, list(preprocessor.feature_names_out_))
 
-        t0 = time.perf_counter()
-        model.fit(X)
-        timings["time/fit_s"] = time.perf_counter() - t0
-        labels = np.asarray(model.labels_, dtype=int)
-        proba = np.asarray(model.predict_proba(X)) if hasattr(model, "predict_proba") else None
-        latent = model.transform(X) if getattr(model, "is_deep", False) else None
+    t0 = time.perf_counter()
+    active.stage("fit")
+    fit_model(model, X, run_dir)
+    timings["time/fit_s"] = time.perf_counter() - t0
+    labels = np.asarray(model.labels_, dtype=int)
+    check_not_collapsed(labels, cfg.model._target_.rsplit(".", 1)[-1])
+    proba = np.asarray(model.predict_proba(X)) if hasattr(model, "predict_proba") else None
+    latent = model.transform(X) if getattr(model, "is_deep", False) else None
 
-        t0 = time.perf_counter()
-        truth = None if data.truth is None else np.asarray(data.truth)
-        metrics, warnings = evaluate_clustering(
-            X, labels, truth=truth, latent=latent, n_clusters=getattr(model, "n_clusters", None),
-            silhouette_sample_size=cfg.eval.silhouette_sample_size,
-            small_cluster_share=cfg.eval.small_cluster_share, random_state=cfg.seed)
-        timings["time/evaluate_s"] = time.perf_counter() - t0
-        metrics.update(model.fit_report())
-        metrics.update(metrics_pre)
-        metrics.update(timings)
-        metrics["data/n_customers"] = float(data.n_customers)
-        metrics["data/n_features"] = float(X.shape[1])
+    t0 = time.perf_counter()
+    active.stage("evaluate")
+    truth = None if data.truth is None else np.asarray(data.truth)
+    metrics, warnings = evaluate_clustering(
+        X, labels, truth=truth, latent=latent, n_clusters=getattr(model, "n_clusters", None),
+        silhouette_sample_size=cfg.eval.silhouette_sample_size,
+        small_cluster_share=cfg.eval.small_cluster_share, random_state=cfg.seed)
+    timings["time/evaluate_s"] = time.perf_counter() - t0
+    metrics.update(model.fit_report())
+    metrics.update(metrics_pre)
+    metrics.update(timings)
+    metrics["data/n_customers"] = float(data.n_customers)
+    metrics["data/n_features"] = float(X.shape[1])
 
-        if not rank_zero:
-            return RunResult(run_dir=run_dir, metrics=metrics, warnings=warnings, labels=labels)
-        segments_frame(data.customer_ids, labels, proba).to_parquet(run_dir / "segments.parquet", index=False)
-        t0 = time.perf_counter()
-        metrics.update(write_segment_reports(
-            run_dir, features=features, X=X, labels=labels, model=model, proba=proba,
-            feature_names=preprocessor.feature_names_out_,
-            profiles=OmegaConf.to_container(cfg.profiles, resolve=True),
-            explain=OmegaConf.to_container(cfg.explain, resolve=True), random_state=cfg.seed))
-        # refits for stability: the same model with other seeds, trained without the run's loggers
-        quiet = {"trainer_kwargs": trainer_kwargs_quiet(cfg, run_dir)} if "trainer_kwargs" in model_parameters(cfg) \
-            else {}
-        metrics.update(write_stability_reports(
-            run_dir, model, X, labels, data=data, preprocessor=preprocessor, features=features,
-            build_features=partial(customer_features, cfg), refit_params=quiet, random_state=cfg.seed,
-            **OmegaConf.to_container(cfg.stability, resolve=True)))
-        metrics["time/reports_s"] = time.perf_counter() - t0
-        if split is not None:
-            from seglab.predict import write_forecasts
+    if not rank_zero:
+        return RunResult(run_dir=run_dir, metrics=metrics, warnings=warnings, labels=labels)
+    segments_frame(data.customer_ids, labels, proba).to_parquet(run_dir / "segments.parquet", index=False)
+    t0 = time.perf_counter()
+    active.stage("reports")
+    metrics.update(write_segment_reports(
+        run_dir, features=features, X=X, labels=labels, model=model, proba=proba,
+        feature_names=preprocessor.feature_names_out_,
+        profiles=OmegaConf.to_container(cfg.profiles, resolve=True),
+        explain=OmegaConf.to_container(cfg.explain, resolve=True), random_state=cfg.seed))
+    # refits for stability: the same model with other seeds, trained without the run's loggers
+    quiet = {"trainer_kwargs": trainer_kwargs_quiet(cfg, run_dir)} if "trainer_kwargs" in model_parameters(cfg) \
+        else {}
+    metrics.update(write_stability_reports(
+        run_dir, model, X, labels, data=data, preprocessor=preprocessor, features=features,
+        build_features=partial(customer_features, cfg), refit_params=quiet, random_state=cfg.seed,
+        **OmegaConf.to_container(cfg.stability, resolve=True)))
+    metrics["time/reports_s"] = time.perf_counter() - t0
+    if split is not None:
+        from seglab.predict import write_forecasts
 
-            metrics.update(write_forecasts(
-                run_dir, split, features=features, labels=labels, proba=proba, latent=latent,
-                options=OmegaConf.to_container(cfg.predict, resolve=True),
-                profiles=OmegaConf.to_container(cfg.profiles, resolve=True), random_state=cfg.seed))
-        (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
-        (run_dir / "preprocess_report.json").write_text(json.dumps(preprocessor.report_, indent=2, default=str))
-        preprocessor.save(run_dir / "preprocessor.joblib")
-        model.save(run_dir / "model.ckpt")
-        n_clusters = int(cfg.model.get("n_clusters", len(set(labels.tolist()) - {-1})))
-        summary = {"dataset": cfg.data.name, "model": cfg.model._target_, "n_customers": data.n_customers,
-                   "n_clusters": n_clusters, "seed": int(cfg.seed), "warnings": warnings,
-                   "text": features.attrs.get("seglab.text", {}),
-                   "metrics": {k: _json_number(v) for k, v in sorted(metrics.items())}}
-        if split is not None:
-            summary["predict"] = split.describe()
-        (run_dir / "metrics.json").write_text(json.dumps(summary, indent=2))
-        if tracker is not None:
-            tracker.log_metrics(metrics)
-            tracker.set_tags({"seglab.warnings": "; ".join(warnings)[:5000]})
-            tracker.log_artifacts(run_dir)
-        ok = True
-    finally:
-        if tracker is not None:
-            tracker.finish(ok)
+        metrics.update(write_forecasts(
+            run_dir, split, features=features, labels=labels, proba=proba, latent=latent,
+            options=OmegaConf.to_container(cfg.predict, resolve=True),
+            profiles=OmegaConf.to_container(cfg.profiles, resolve=True), random_state=cfg.seed))
+    active.stage("save")
+    (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    (run_dir / "preprocess_report.json").write_text(json.dumps(preprocessor.report_, indent=2, default=str))
+    preprocessor.save(run_dir / "preprocessor.joblib")
+    model.save(run_dir / "model.ckpt")
+    n_clusters = int(cfg.model.get("n_clusters", len(set(labels.tolist()) - {-1})))
+    summary = {"dataset": cfg.data.name, "model": cfg.model._target_, "n_customers": data.n_customers,
+               "n_clusters": n_clusters, "seed": int(cfg.seed), "warnings": warnings,
+               "text": features.attrs.get("seglab.text", {}),
+               "metrics": {k: _json_number(v) for k, v in sorted(metrics.items())}}
+    if split is not None:
+        summary["predict"] = split.describe()
+    (run_dir / "metrics.json").write_text(json.dumps(summary, indent=2))
+    if tracker is not None:
+        tracker.log_metrics(metrics)
+        tracker.set_tags({"seglab.warnings": "; ".join(warnings)[:5000]})
+        private = () if cfg.get("privacy", {}).get("upload_segments", False) else PER_CUSTOMER_FILES
+        tracker.log_artifacts(run_dir, skip={*NOT_UPLOADED, *private})  # customer ids stay in the run dir
     return RunResult(run_dir=run_dir, metrics=metrics, warnings=warnings, labels=labels,
                      tracking_uri=tracker.tracking_uri if tracker else None,
                      mlflow_run_id=tracker.run_id if tracker else None,
-                     extra={"n_clusters": n_clusters, **({"predict": split.note()} if split is not None else {})})
+                     extra={"n_clusters": n_clusters, "config": cfg,
+                            **({"predict": split.note()} if split is not None else {})})
 
 
 def print_summary(cfg: DictConfig, result: RunResult) -> None:
@@ -347,9 +369,15 @@ def main_entry(cfg: DictConfig) -> float | None:
     marked by a FAILED file in its run dir, and does not stop the other jobs.
     Returns the silhouette so Hydra sweepers can optimise it.
     """
+    from seglab.guards import Interrupted
+    from seglab.lifecycle import interrupted_note
+
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
     try:
         result = run(cfg)
+    except Interrupted as err:  # Ctrl+C (exit 130) or SIGTERM (143): the run is KILLED, its dir kept
+        print(f"seglab: {err}; {interrupted_note(cfg)}", file=sys.stderr, flush=True)
+        sys.exit(err.exit_code)
     except Exception as err:
         if in_multirun():
             from hydra.core.hydra_config import HydraConfig
@@ -363,6 +391,6 @@ def main_entry(cfg: DictConfig) -> float | None:
             sys.exit(2)
         raise
     if is_rank_zero():  # the other DDP ranks ran the same fit; one summary is enough
-        print_summary(cfg, result)
+        print_summary(result.extra.get("config", cfg), result)
     value = result.metrics.get("eval/silhouette")
     return None if value is None or math.isnan(value) else float(value)
