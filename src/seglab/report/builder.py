@@ -11,7 +11,7 @@ from seglab.report.commands import reproduce_blocks, run_command
 from seglab.report.figures import DatasetFigures
 from seglab.report.forecast import forecast_blocks
 from seglab.report.results import dataset_results
-from seglab.report.runs import RunFiles
+from seglab.report.runs import FAILED_STATUSES, RunFiles
 from seglab.report.table import available_metrics, build_methods, info_metrics, ranked_metrics, short_model_name
 
 
@@ -37,7 +37,8 @@ class ReportBuilder:
         blocks.append(doc.Details("Definitions: methods, mean ± std, ranks, wins/losses",
                                   [doc.Code(table.__doc__.strip().split("\n\n", 1)[1])]))
         specs = ranked_metrics() + info_metrics()
-        all_methods = build_methods(finished, specs) if not finished.empty else []
+        failed = runs[runs["status"].isin(FAILED_STATUSES)]  # each counts in its method's n
+        all_methods = build_methods(finished, specs, failed) if not finished.empty else []
         datasets = sorted({m.dataset for m in all_methods})
         for dataset in datasets:
             methods = [m for m in all_methods if m.dataset == dataset]
@@ -50,7 +51,8 @@ class ReportBuilder:
         not_ok = runs[runs["status"] != "FINISHED"]
         if len(not_ok):
             blocks.append(doc.Heading(2, "Runs left out (failed or unfinished)"))
-            blocks.append(doc.Para("These runs are in the store but in no table or figure."))
+            blocks.append(doc.Para("These runs are in the store but in no mean or figure; a failed run "
+                                   "whose config matches a method above is counted in that method's n."))
             rows = [[str(r["status"]), str(r["dataset"]), short_model_name(str(r["model"])),
                      run_command(r, self.files), str(r["run_id"])] for _, r in not_ok.iterrows()]
             blocks.append(doc.Table(["status", "dataset", "model", "command", "MLflow run"], rows, css_class="commands"))

@@ -23,6 +23,9 @@ import pandas as pd
 from mlflow.tracking import MlflowClient
 
 PARAM, METRIC, TAG = "param.", "metric.", "tag."
+#: Statuses of runs that ended without a result (crashed, diverged, collapsed, interrupted, found
+#: dead): each counts as a failure of its method. RUNNING runs may still finish and do not.
+FAILED_STATUSES = ("FAILED", "KILLED")
 
 
 def _search_all(client: MlflowClient, experiment_ids: list[str]) -> list:

@@ -3,7 +3,7 @@
 Definitions (the report repeats them so a reader need not look here):
 
 - A *method* is a model (``model._target_``'s class name) plus every config value that differs
-  between that model's finished runs on a dataset, other than the seed and values that follow it
+  between that model's finished (and failed) runs on a dataset, other than the seed and values that follow it
   (``model.random_state=${seed}``), bookkeeping (``log_dir``, ``logger.*``, ``num_threads``,
   device placement) and values that only repeat another swept one (``model.n_clusters`` =
   ``n_clusters``). So ``DEC(latent_dim=10)`` is every finished DEC run with latent_dim 10,
@@ -12,6 +12,11 @@ Definitions (the report repeats them so a reader need not look here):
   standard deviation (``ddof=1``; undefined for one run). Runs that logged no value (a metric
   that was NaN, e.g. ACC without ground truth) are left out of that cell, and a cell computed
   from fewer runs than the row's ``n`` says so.
+- A method's ``n`` also counts its failed runs (tracker status FAILED or KILLED: a crash, a
+  diverged loss, a collapsed clustering, an interruption) with the same config values: they have
+  no metric values, so every cell of such a method says from how many runs it was computed
+  (``n=...``). A failure is never silently left out of a mean. Failed runs whose config matches
+  no method with a finished run are listed apart ("Runs left out").
 - Ranks order the methods of a dataset by mean (1 = best; higher is better for silhouette,
   Calinski-Harabasz, ACC, NMI, ARI; lower for Davies-Bouldin; ties share the best rank). Which
   metrics are ranked, which are shown beside them, and which way each is better come from the
@@ -32,6 +37,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+
 from seglab.evaluate.registry import MetricSpec, report_specs
 from seglab.evaluate.registry import decimals_for as spec_decimals
 from seglab.report.runs import METRIC, PARAM, TAG
@@ -156,10 +162,16 @@ class Method:
     params: dict[str, str]  # the swept values that define it
     runs: pd.DataFrame  # its finished runs
     stats: dict[str, tuple[float, float, int]] = field(default_factory=dict)  # key -> (mean, std, n)
+    failed: pd.DataFrame = field(default_factory=pd.DataFrame)  # its FAILED/KILLED runs
 
     @property
     def n_runs(self) -> int:
-        return len(self.runs)
+        """Finished plus failed runs (a failure counts against the method)."""
+        return len(self.runs) + len(self.failed)
+
+    @property
+    def n_failed(self) -> int:
+        return len(self.failed)
 
     @property
     def k(self) -> str | None:
@@ -186,12 +198,31 @@ def metric_stats(values: pd.Series) -> tuple[float, float, int]:
     return mean, std, n
 
 
-def build_methods(finished: pd.DataFrame, metrics: list[MetricSpec]) -> list[Method]:
-    """Group finished runs into methods per dataset; methods of a dataset sorted classical first."""
+def attach_failed(methods: list[Method], failed: pd.DataFrame) -> None:
+    """Give each failed run to the method of its dataset and model whose defining values it shares."""
+    for _, run in failed.iterrows():
+        for m in methods:
+            if m.dataset != str(run["dataset"]) or m.model != str(run["model"]):
+                continue
+            values = {k: run.get(PARAM + k) for k in m.params}
+            if all(str(v if pd.notna(v) else "<unset>") == m.params[k] for k, v in values.items()):
+                m.failed = pd.concat([m.failed, run.to_frame().T])
+                break
+
+
+def build_methods(finished: pd.DataFrame, metrics: list[MetricSpec],
+                  failed: pd.DataFrame | None = None) -> list[Method]:
+    """Group finished runs into methods per dataset; methods of a dataset sorted classical first.
+    ``failed`` runs (``FAILED_STATUSES``) join the ``n`` of their method (``attach_failed``)."""
     methods: list[Method] = []
+    failed = finished.iloc[:0] if failed is None else failed
     for dataset, ds_runs in finished.groupby("dataset", sort=True):
         for model, m_runs in ds_runs.groupby("model", sort=True):
+            m_failed = failed[(failed["dataset"] == dataset) & (failed["model"] == model)]
             keys = swept_params(m_runs)
+            if len(m_failed):  # values that set failed runs apart define methods too (a diverging lr is not "DEC")
+                keys += [k for k in swept_params(pd.concat([m_runs, m_failed]))
+                         if k not in keys and PARAM + k in m_failed and m_failed[PARAM + k].notna().all()]
             deep = is_deep_model(str(model), m_runs)
             all_keys = [c[len(PARAM):] for c in m_runs.columns if c.startswith(PARAM)]
             if keys:
@@ -215,6 +246,8 @@ def build_methods(finished: pd.DataFrame, metrics: list[MetricSpec]) -> list[Met
                 methods.append(method)
     methods.sort(key=lambda m: (m.dataset, m.is_deep, short_model_name(m.model),
                                 tuple(sort_key(v) for v in m.params.values())))
+    if len(failed):
+        attach_failed(methods, failed)
     return methods
 
 
