@@ -26,6 +26,8 @@ class DataValidationError(SeglabError):
         column: the column at fault, if any.
         rows: example row numbers (0-based positions in the file's data rows) at fault.
         examples: example offending values, shown beside the rows.
+        hint: what would handle the case, usually the option to set
+            (``"data.returns=net or data.returns=drop"``), shown last.
     """
 
     def __init__(
@@ -37,8 +39,10 @@ class DataValidationError(SeglabError):
         rows: Iterable[int] | None = None,
         examples: Sequence[object] | None = None,
         max_shown: int = 5,
+        hint: str | None = None,
     ) -> None:
         self.file = file
+        self.hint = hint
         self.column = column
         self.rows = list(rows)[:max_shown] if rows is not None else []
         self.examples = list(examples)[:max_shown] if examples is not None else []
@@ -52,6 +56,8 @@ class DataValidationError(SeglabError):
             parts.append(f"rows (0-based, first {len(self.rows)}): {shown}")
         if self.examples:
             parts.append("values: " + ", ".join(repr(v) for v in self.examples))
+        if hint:
+            parts.append(f"to go on: {hint}")
         super().__init__(" | ".join(parts))
 
 

@@ -21,22 +21,30 @@ from collections.abc import Iterable
 import pandas as pd
 import pyarrow.parquet as pq
 
+from seglab.data.counts import record
+from seglab.data.lines import LineSpec, check_spend, parse_lines, settle_returns
+from seglab.data.matching import check_overlap, judge_overlap
+from seglab.data.read import read_frame
 from seglab.data.sql_engines import DuckDBRunner
 from seglab.data.sql_input import (
     InputSpec,
     canonical_sql,
     check_columns,
     column_kind,
-    customer_id_sql,
+    first_appearance_sql,
+    lines_dedupe_needed,
+    lines_select,
     validate_input,
 )
-from seglab.data.validate import drop_exact_duplicates, read_frame, restrict_to_customers, transactions_frame
+from seglab.data.sql_netting import netted_returns_sql, netting_counts_sql
+from seglab.data.validate import drop_exact_duplicates, restrict_to_customers
 from seglab.errors import ConfigError
 from seglab.progress import stage, track
 
 log = logging.getLogger(__name__)
 
 RAW_VIEW = "seglab_raw"
+RETURNS_VIEW = "seglab_returns"
 POPULATION_VIEW = "seglab_population"
 
 
@@ -94,50 +102,71 @@ class ParquetTransactions:
             population = POPULATION_VIEW
         runner.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS "
                        + canonical_sql(self.spec, runner.dialect, raw=RAW_VIEW, population=population))
+        if self.has_returns:
+            sql = netted_returns_sql(self.spec, runner.dialect, RAW_VIEW)
+            if population is not None:
+                sql = f"SELECT * FROM ({sql}) r WHERE r.customer_id IN (SELECT customer_id FROM {population})"
+            runner.execute(f"CREATE OR REPLACE TEMP VIEW {RETURNS_VIEW} AS {sql}")
+
+    @property
+    def has_returns(self) -> bool:
+        """Whether returns are netted (``returns=net``): ``register`` then also creates the view
+        ``seglab_returns`` (``customer_id, ts_us, amount, quantity, kind``)."""
+        return self.spec.returns == "net"
 
     def to_pandas(self) -> pd.DataFrame:
         """The rows in memory, read and checked by the pandas path."""
+        return self.to_pandas_with_returns()[0]
+
+    def to_pandas_with_returns(self) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+        """The transactions and the netted returns in memory, by the pandas path."""
         meta: dict = {}
-        return read_transactions_pandas(
-            self.files, customer_id=self.spec.customer_id, timestamp=self.spec.timestamp, amount=self.spec.amount,
-            quantity=self.spec.quantity, category=self.spec.category, date_format=self.spec.date_format,
-            date_unit=self.spec.date_unit, drop_duplicates=self.spec.drop_duplicates,
-            population=self.population, meta=meta)
+        return read_transactions_pandas(self.files, spec=self.spec.line_spec(), drop_duplicates=self.spec.drop_duplicates,
+                                        population=self.population, meta=meta)
 
 
-def read_transactions_pandas(files: Iterable, *, population: pd.Index | None = None, meta: dict,
-                             drop_duplicates: bool = True, sep: str | None = None, **columns) -> pd.DataFrame:
-    """The pandas path for one or many files: each file read and checked (so errors name the
-    file and its row), then concatenated, exact duplicates dropped, rows of customers outside
-    ``population`` dropped (counted in ``meta``)."""
+def read_transactions_pandas(files: Iterable, *, spec: LineSpec, population: pd.Index | None = None, meta: dict,
+                             drop_duplicates: bool = True, read_options: dict | None = None,
+                             population_file: str = "the customers file") -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The pandas path for one or many files: each file read and its lines checked under the
+    policies of ``spec`` (so errors name the file and its row), then concatenated, exact
+    duplicate lines dropped, returns settled (``seglab.data.lines``), and rows of customers
+    outside ``population`` dropped (counted in ``meta``; an error when most rows would go).
+    Returns the canonical transactions and the netted returns (``None`` unless ``returns=net``)."""
     frames = []
     files = [str(f) for f in files]
     for f in track(files, "read transaction files", unit="file") if len(files) > 1 else files:
-        raw = read_frame(f, sep=sep, str_columns=[columns["customer_id"]], what="transactions file")
-        frames.append(transactions_frame(raw, f, drop_duplicates=False, **columns))
+        raw = read_frame(f, str_columns=[spec.customer_id], what="transactions file", meta=meta, **(read_options or {}))
+        frames.append(parse_lines(raw, f, spec, meta))
         del raw
-    tx = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    lines = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     del frames
+    label = files[0] if len(files) == 1 else f"{files[0]} (+{len(files) - 1} more)"
     n_dup = 0
     if drop_duplicates:
-        tx, n_dup = drop_exact_duplicates(tx)
-        tx = tx.reset_index(drop=True)
-    meta["transactions_duplicates_dropped"] = n_dup
+        lines, n_dup = drop_exact_duplicates(lines)
+    record(meta, "transactions_duplicates_dropped", n_dup, f"{label}: dropped {n_dup} exact duplicate row(s)")
+    tx, returns = settle_returns(lines.reset_index(drop=True), spec, meta)
+    del lines
+    check_spend(len(tx), int((tx["amount"] > 0).sum()), label, spec.unit_price or spec.amount)
     if population is not None:
-        tx = restrict_to_customers(tx, population, "transactions", files[0] if len(files) == 1 else
-                                   f"{files[0]} (+{len(files) - 1} more)", meta)
-    return tx
+        check_overlap(tx["customer_id"], population, what="transactions", file=label, population_file=population_file)
+        tx = restrict_to_customers(tx, population, "transactions", label, meta)
+        if returns is not None:
+            returns = restrict_to_customers(returns, population, "returns", label, meta)
+    return tx.reset_index(drop=True), returns
 
 
 def open_parquet_transactions(files: list, *, population: pd.Index | None, meta: dict, runner_options: dict | None = None,
-                              **columns) -> tuple[ParquetTransactions, pd.Index]:
+                              spec: LineSpec, drop_duplicates: bool = True,
+                              population_file: str = "the customers file") -> tuple[ParquetTransactions, pd.Index]:
     """Check the files in DuckDB (schemas, then every rule in one scan) and return the lazy
     transactions and the population: ``population`` itself, or every customer with a
     transaction in order of first appearance (file order, then row order)."""
     files = [str(f) for f in files]
     schemas = [pq.read_schema(f) for f in files]
     kinds = {name: column_kind(schemas[0].field(name).type) for name in schemas[0].names}
-    spec = InputSpec(files=files, kinds=kinds, **columns)
+    spec = InputSpec.from_lines(spec, files=files, kinds=kinds, drop_duplicates=drop_duplicates)
     check_columns(spec, schemas)
     spec.integer_ids = kinds[spec.customer_id] == "integer" and (population is None or _integer_ids(population) is not None)
     lazy = ParquetTransactions(spec, population, {}, meta)
@@ -145,20 +174,48 @@ def open_parquet_transactions(files: list, *, population: pd.Index | None, meta:
     with stage(f"check {len(files)} transaction file(s) on disk (duckdb)"):
         try:
             lazy.register(runner)
-            lazy.stats = validate_input(runner, spec, raw=RAW_VIEW, population=POPULATION_VIEW if population is not None else None)
-            meta["transactions_unknown_customer_dropped"] = lazy.stats["n_rows"] - lazy.stats["n_kept"]
+            stats = validate_input(runner, spec, raw=RAW_VIEW, population=POPULATION_VIEW if population is not None else None)
+            lazy.stats = stats
+            record(meta, "rows_read", stats["n_rows"])
+            for key, n in stats["counts"].items():
+                record(meta, key, n, f"{files[0]}: {n} row(s): {key.replace('_', ' ')}" if key.endswith("dropped") else None)
+            check_spend(stats["n_lines"], stats["n_nonzero_amount"], files[0], spec.unit_price or spec.amount)
+            _count_lines(runner, spec, lazy, meta)
             if population is None:
-                order = runner.frame(
-                    "SELECT customer_id FROM (SELECT customer_id, MIN(_file * 1099511627776 + _row) AS pos FROM "
-                    f"(SELECT {customer_id_sql(spec, runner.dialect)} AS customer_id, _file, _row FROM {RAW_VIEW}) r GROUP BY customer_id) g "
-                    "ORDER BY pos")
+                order = runner.frame(first_appearance_sql(spec, runner.dialect, RAW_VIEW))
                 population_out = pd.Index(order["customer_id"].astype(str).to_numpy(), name="customer_id")
             else:
                 population_out = population
-                if meta["transactions_unknown_customer_dropped"]:
-                    log.warning("%s: dropped %d transactions row(s) of customer ids absent from the customers table",
-                                files[0], meta["transactions_unknown_customer_dropped"])
+                n_unknown = stats["n_lines"] - stats["n_kept"]
+                sample = runner.frame(
+                    f"SELECT customer_id FROM ({lines_select(spec, runner.dialect, RAW_VIEW)}) l WHERE customer_id NOT IN "
+                    f"(SELECT customer_id FROM {POPULATION_VIEW}) LIMIT 2000")["customer_id"].astype(str)
+                judge_overlap(n_unknown, stats["n_lines"], sample, population, what="transactions", file=files[0],
+                              population_file=population_file)
+                record(meta, "transactions_unknown_customer_dropped", n_unknown,
+                       f"{files[0]}: dropped {n_unknown} transactions row(s) of customer ids absent from the customers table")
         finally:
             runner.close()
     return lazy, population_out
 
+
+def _count_lines(runner, spec: InputSpec, lazy: ParquetTransactions, meta: dict) -> None:
+    """Duplicates among whole lines and the netting counters, as the pandas path counts them;
+    with netting, the time range of the netted purchases."""
+    if spec.returns == "net":
+        row = runner.rows(netting_counts_sql(spec, runner.dialect, RAW_VIEW))[0]
+        n_item, n_spend, n_none, n_full, over, n_distinct, ts_min, ts_max = row
+        for key, n in (("returns_netted_item", n_item), ("returns_netted_spend", n_spend),
+                       ("returns_unmatched", n_none), ("purchase_rows_fully_returned", n_full)):
+            record(meta, key, int(n or 0))
+        record(meta, "returned_value_unmatched", float(over or 0.0))
+        lazy.stats.update(ts_min_us=ts_min, ts_max_us=ts_max)
+    elif lines_dedupe_needed(spec):
+        (n_distinct,) = runner.rows(
+            f"SELECT COUNT(*) FROM (SELECT DISTINCT customer_id, ts_us, amount, quantity, category, item, invoice, kind "
+            f"FROM ({lines_select(spec, runner.dialect, RAW_VIEW)}) l) d")[0]
+    else:
+        return  # the feature SQL drops (and counts) duplicates of the canonical rows
+    if spec.drop_duplicates:
+        n = lazy.stats["n_lines"] - int(n_distinct)
+        record(meta, "transactions_duplicates_dropped", n, f"{spec.files[0]}: dropped {n} exact duplicate row(s)")

@@ -10,6 +10,8 @@ import pandas as pd
 TRANSACTION_COLUMNS = ("customer_id", "timestamp", "amount", "quantity", "category")
 #: Columns every ``reviews`` table has after a source has loaded it (rating may be NaN).
 REVIEW_COLUMNS = ("customer_id", "timestamp", "text", "rating")
+#: Columns of ``returns`` (cancellations and returns netted against purchases).
+RETURN_COLUMNS = ("customer_id", "timestamp", "amount", "quantity", "kind")
 
 
 @dataclass
@@ -36,6 +38,11 @@ class CustomerData:
         features: optional precomputed per-customer clustering features (float columns, one
             row per ``customers`` row, same order), e.g. computed in a cluster and read by the
             ``features`` source; when present they are the features (not attributes).
+        returns: optional cancellations and returns netted against purchases (a transactions
+            source with ``returns=net``, ``seglab.data.lines``); columns ``RETURN_COLUMNS``:
+            ``amount`` is the value each row netted (> 0), ``kind`` is ``cancellation`` or
+            ``return``. The return features (``return_rate``, ``return_value_share``,
+            ``cancellations``) are computed from it. On-disk transactions hold it as a view.
     """
 
     name: str
@@ -46,6 +53,7 @@ class CustomerData:
     reference_date: pd.Timestamp | None = None
     meta: dict = field(default_factory=dict)
     features: pd.DataFrame | None = None
+    returns: pd.DataFrame | None = None
 
     @property
     def n_customers(self) -> int:

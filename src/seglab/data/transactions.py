@@ -10,7 +10,18 @@ reviews of other ids are dropped, counted and warned about), else every id that 
 transaction, in order of first appearance. Validation and the duplicate/NaN policy:
 ``seglab.data.validate``.
 
-``path`` may be one file, a directory or a glob (``seglab.data.paths``): a transaction log
+Invoice-line logs as shops export them (guest rows, unit prices, cancellations, returns, zero
+prices) are read with policies rather than pre-cleaning scripts (``seglab.data.lines``)::
+
+    python train.py data=transactions data.path=retail.xlsx data.customer_id=CustomerID \
+        data.timestamp=InvoiceDate data.quantity=Quantity data.unit_price=UnitPrice \
+        data.invoice=InvoiceNo data.item=StockCode data.missing_customer=drop data.returns=net \
+        data.nonpositive_price=drop
+
+(``conf/data/retail.yaml`` holds exactly these options). Every row dropped or netted is counted
+by reason (``seglab.data.counts``) and reported by the run.
+
+``path`` may be one file (CSV/TSV, compressed or not, Excel, Parquet), a directory or a glob (``seglab.data.paths``): a transaction log
 split into parts, as Spark or a data lake writes it. Parquet inputs larger than
 ``lazy_rows`` rows stay on disk (``in_memory: auto``): DuckDB checks them at load time with the
 same rules and messages (``seglab.data.lazy``) and computes the features out of core, so 10^8
@@ -27,14 +38,16 @@ import pyarrow.parquet as pq
 
 from seglab.data.base import DataSource, as_list
 from seglab.data.lazy import open_parquet_transactions, read_transactions_pandas
+from seglab.data.lines import LineSpec
+from seglab.data.matching import check_overlap
 from seglab.data.paths import is_parquet, resolve_files
+from seglab.data.read import read_frame
 from seglab.data.schema import CustomerData
 from seglab.data.sql_engines import available
 from seglab.data.validate import (
     attribute_frame,
     customer_ids,
     fail_rows,
-    read_frame,
     require_columns,
     restrict_to_customers,
     reviews_frame,
@@ -55,12 +68,22 @@ class TransactionsSource(DataSource):
 
     Args:
         name: dataset name for the tracker.
-        path: the transactions file (``.csv``, ``.tsv``, ``.parquet``; csv may be compressed), a
-            directory of such files or a glob.
-        sep: field separator of a text file; ``None`` = tab for ``.tsv``, comma otherwise.
-        customer_id, timestamp, amount: the file's column names for the required fields.
+        path: the transactions file (``.csv``, ``.tsv``, ``.xlsx``, ``.xls``, ``.parquet``; text
+            may be compressed), a directory of such files or a glob (e.g. monthly files).
+        sep: field separator of a text file; ``None`` = tab for ``.tsv``, else sniffed from the
+            header (``,`` ``;`` tab ``|``).
+        encoding: text encoding of every text file of the source (``None`` = UTF-8).
+        decimal: decimal mark of numbers in text files (``","`` for European exports).
+        sheet: Excel sheet name or 0-based number (``None`` = the first).
+        customer_id, timestamp, amount: the file's column names for the required fields
+            (``amount`` is ignored when ``unit_price`` is given).
         quantity: column of item counts; ``None`` = every row is 1 item.
         category: column of product categories; ``None`` = ``"unknown"``.
+        unit_price: column of unit prices: the line amount is ``unit_price × quantity``.
+        invoice: column of invoice numbers (cancellations start with ``cancel_prefix``).
+        item: column of item codes (returns are netted against purchases of the same item).
+        missing_customer, returns, nonpositive_price, future_dates: the policies of
+            ``seglab.data.lines`` (``error`` | ``drop``; ``returns`` also ``net``).
         date_format: ``strftime`` format of ``timestamp`` (``None`` = inferred by pandas).
         date_unit: parse ``timestamp`` as a Unix epoch in this unit (``"s"``, ``"ms"``) instead.
         drop_duplicates: drop exact duplicate transaction rows (counted in ``meta``).
@@ -92,6 +115,17 @@ class TransactionsSource(DataSource):
         date_format: str | None = None,
         date_unit: str | None = None,
         drop_duplicates: bool = True,
+        unit_price: str | None = None,
+        invoice: str | None = None,
+        item: str | None = None,
+        cancel_prefix: str = "C",
+        missing_customer: str = "error",
+        returns: str = "error",
+        nonpositive_price: str = "error",
+        future_dates: str = "error",
+        encoding: str | None = None,
+        decimal: str | None = None,
+        sheet: str | int | None = None,
         reviews_path: str | None = None,
         reviews_sep: str | None = None,
         review_customer_id: str = "customer_id",
@@ -123,6 +157,17 @@ class TransactionsSource(DataSource):
         self.date_format = date_format
         self.date_unit = date_unit
         self.drop_duplicates = bool(drop_duplicates)
+        self.unit_price = unit_price
+        self.invoice = invoice
+        self.item = item
+        self.cancel_prefix = cancel_prefix
+        self.missing_customer = missing_customer
+        self.returns = returns
+        self.nonpositive_price = nonpositive_price
+        self.future_dates = future_dates
+        self.encoding = encoding
+        self.decimal = decimal
+        self.sheet = sheet
         self.reviews_path = reviews_path
         self.reviews_sep = reviews_sep
         self.review_customer_id = review_customer_id
@@ -170,9 +215,13 @@ class TransactionsSource(DataSource):
             )
         meta: dict = {"path": str(self.path)}
         files = resolve_files(self.path, "transactions file")
-        columns = dict(customer_id=self.customer_id, timestamp=self.timestamp, amount=self.amount,
-                       quantity=self.quantity, category=self.category, date_format=self.date_format,
-                       date_unit=self.date_unit)
+        spec = LineSpec(customer_id=self.customer_id, timestamp=self.timestamp, amount=self.amount,
+                        quantity=self.quantity, category=self.category, date_format=self.date_format,
+                        date_unit=self.date_unit, unit_price=self.unit_price, invoice=self.invoice, item=self.item,
+                        cancel_prefix=self.cancel_prefix, missing_customer=self.missing_customer,
+                        returns=self.returns, nonpositive_price=self.nonpositive_price,
+                        future_dates=self.future_dates, reference_date=self.reference_date)
+        read_options = dict(sep=self.sep, encoding=self.encoding, decimal=self.decimal, sheet=self.sheet)
         lazy = self._stay_on_disk(files)
         if len(files) > 1:
             meta["n_files"] = len(files)
@@ -183,6 +232,7 @@ class TransactionsSource(DataSource):
             customers, truth = load_customers_file(
                 self.customers_path,
                 sep=self.customers_sep,
+                encoding=self.encoding,
                 id_column=self.customers_id,
                 drop_columns=self.customers_drop_columns,
                 truth_column=self.truth_column,
@@ -193,13 +243,16 @@ class TransactionsSource(DataSource):
             )
             meta["customers_path"] = str(self.customers_path)
         population = None if customers is None else pd.Index(customers["customer_id"])
+        returns = None
         if lazy:
             tx, ids = open_parquet_transactions(files, population=population, meta=meta, runner_options=self.duckdb,
-                                                drop_duplicates=self.drop_duplicates, **columns)
+                                                drop_duplicates=self.drop_duplicates, spec=spec,
+                                                population_file=str(self.customers_path))
             meta["transactions_on_disk"] = True
         else:
-            tx = read_transactions_pandas(files, population=population, meta=meta, sep=self.sep,
-                                          drop_duplicates=self.drop_duplicates, **columns)
+            tx, returns = read_transactions_pandas(files, spec=spec, population=population, meta=meta,
+                                                   drop_duplicates=self.drop_duplicates, read_options=read_options,
+                                                   population_file=str(self.customers_path))
             ids = pd.unique(tx["customer_id"]) if customers is None else None
         if customers is None:
             customers = pd.DataFrame({"customer_id": ids})
@@ -209,8 +262,10 @@ class TransactionsSource(DataSource):
             rraw = read_frame(
                 self.reviews_path,
                 sep=self.reviews_sep,
+                encoding=self.encoding,
                 str_columns=[self.review_customer_id],
                 what="reviews file",
+                meta=meta,
             )
             reviews = reviews_frame(
                 rraw,
@@ -223,9 +278,10 @@ class TransactionsSource(DataSource):
                 meta=meta,
             )
             meta["reviews_path"] = str(self.reviews_path)
-            reviews = restrict_to_customers(
-                reviews, pd.Index(customers["customer_id"]), "reviews", str(self.reviews_path), meta
-            )
+            known = pd.Index(customers["customer_id"])
+            check_overlap(reviews["customer_id"], known, what="reviews", file=str(self.reviews_path),
+                          population_file=str(self.customers_path or self.path))
+            reviews = restrict_to_customers(reviews, known, "reviews", str(self.reviews_path), meta)
 
         data = CustomerData(
             name=self.name,
@@ -235,6 +291,7 @@ class TransactionsSource(DataSource):
             truth=truth,
             reference_date=pd.Timestamp(self.reference_date) if self.reference_date else None,
             meta=meta,
+            returns=returns,
         )
         return validate_customer_data(data)
 
@@ -243,6 +300,7 @@ def load_customers_file(
     path: str,
     *,
     sep: str | None = None,
+    encoding: str | None = None,
     id_column: str = "customer_id",
     drop_columns: list[str] | None = None,
     truth_column: str | None = None,
@@ -252,7 +310,7 @@ def load_customers_file(
     reference_date: pd.Timestamp | None = None,
 ) -> tuple[pd.DataFrame, pd.Series | None]:
     """A one-row-per-customer attributes file: ids validated and unique, attributes checked."""
-    raw = read_frame(path, sep=sep, str_columns=[id_column], what="customers file")
+    raw = read_frame(path, sep=sep, encoding=encoding, str_columns=[id_column], what="customers file")
     require_columns(raw, [id_column, truth_column, *(drop_columns or [])], str(path))
     ids = customer_ids(raw[id_column], str(path), id_column)
     unique_ids(ids, str(path), id_column)

@@ -141,7 +141,8 @@ def require_columns(df: pd.DataFrame, columns: Iterable[str | None], file: str) 
         )
 
 
-def fail_rows(message: str, file: str, column: str, mask: pd.Series, values: pd.Series) -> None:
+def fail_rows(message: str, file: str, column: str, mask: pd.Series, values: pd.Series,
+              hint: str | None = None) -> None:
     bad = mask[mask].index
     raise DataValidationError(
         f"{message} ({int(mask.sum())} row(s))",
@@ -149,6 +150,7 @@ def fail_rows(message: str, file: str, column: str, mask: pd.Series, values: pd.
         column=column,
         rows=[int(i) for i in bad[:5]],
         examples=[_plain(v) for v in values.loc[bad[:5]]],
+        hint=hint,
     )
 
 

@@ -92,6 +92,7 @@ from seglab.data.schema import CustomerData
 from seglab.data.validate import member_of
 from seglab.errors import ConfigError, DataValidationError
 from seglab.features.options import attribute_mode, check_options
+from seglab.features.returns import return_aggregates, return_features
 from seglab.privacy import screen_attributes
 from seglab.progress import stage
 
@@ -170,18 +171,21 @@ def build_features(
         chosen = info["engine"] = resolve_engine(engine, tx)
         with stage(f"transaction features ({chosen}, {len(tx):,} rows)"):
             if chosen == "pandas":
+                returns = data.returns
                 if is_lazy(tx):
                     log.warning("features.engine=pandas reads %d on-disk transaction rows into memory", len(tx))
-                    tx = tx.to_pandas()
+                    tx, returns = tx.to_pandas_with_returns()
                 parts.append(_transaction_features(tx, ids, as_of, float(trend_window_days), info))
                 shares = _category_shares(tx, ids, int(top_categories), category_weight, info)
                 if shares is not None:
                     parts.append(shares)
+                if returns is not None:  # cancellations and returns netted (seglab.features.returns)
+                    parts.append(return_features(return_aggregates(returns), parts[0], ids))
             else:
                 parts.extend(sql_transaction_features(
                     tx, ids, as_of, engine=chosen, top_categories=top_categories,
                     trend_window_days=trend_window_days, category_weight=category_weight, info=info,
-                    options=engine_options))
+                    options=engine_options, returns=data.returns))
     if mode == "auto":
         mode = "profile" if has_tx else "cluster"
     info["attributes"] = mode

@@ -80,23 +80,32 @@ def feature_query(runner, view: str, *, dedupe: bool, as_of: pd.Timestamp, top_c
 
 def sql_transaction_features(
     tx, ids: pd.Index, as_of: pd.Timestamp, *, engine: str, top_categories: int, trend_window_days: float,
-    category_weight: str, info: dict, options: dict | None = None,
+    category_weight: str, info: dict, options: dict | None = None, returns: pd.DataFrame | None = None,
 ) -> list[pd.DataFrame]:
-    """The transaction features (and category shares, if any) of ``build_features``, computed
-    by ``engine`` from an in-memory frame or ``ParquetTransactions``; rows in ``ids`` order."""
+    """The transaction features (category shares and return features, if any) of
+    ``build_features``, computed by ``engine`` from an in-memory frame or ``ParquetTransactions``
+    (with its netted returns view) and the in-memory ``returns``; rows in ``ids`` order."""
+    from seglab.data.lazy import RETURNS_VIEW
+    from seglab.data.sql_input import lines_dedupe_needed
     from seglab.features.build import fill_customers_without_transactions
+    from seglab.features.returns import return_features, returns_sql
 
     runner = make_runner(engine, options)
     d = runner.dialect
     try:
         if is_lazy(tx):
             tx.register(runner, TX_VIEW)
-            dedupe, data_start, text_ids = tx.spec.drop_duplicates, tx.timestamp("min"), tx.spec.integer_ids
+            dedupe = tx.spec.drop_duplicates and not lines_dedupe_needed(tx.spec)  # else done by the view
+            data_start, text_ids, has_returns = tx.timestamp("min"), tx.spec.integer_ids, tx.has_returns
         else:
             runner.register_frame("seglab_frame", tx[list(TRANSACTION_COLUMNS)])
             runner.execute(f"CREATE OR REPLACE TEMP VIEW {TX_VIEW} AS SELECT customer_id, "
                            f"{d.epoch_us('timestamp')} AS ts_us, amount, quantity, category FROM seglab_frame")
-            dedupe, data_start, text_ids = False, tx["timestamp"].min(), False
+            dedupe, data_start, text_ids, has_returns = False, tx["timestamp"].min(), False, returns is not None
+            if has_returns:
+                runner.register_frame("seglab_returns_frame", returns[["customer_id", "timestamp", "amount", "kind"]])
+                runner.execute(f"CREATE OR REPLACE TEMP VIEW {RETURNS_VIEW} AS SELECT customer_id, "
+                               f"{d.epoch_us('timestamp')} AS ts_us, amount, kind FROM seglab_returns_frame")
         query = dict(as_of=as_of, top_categories=top_categories, trend_window_days=trend_window_days,
                      category_weight=category_weight)
         # An exact duplicate row shares its customer and time with another row: when no purchase
@@ -107,6 +116,7 @@ def sql_transaction_features(
         if dedupe and out["n_rows"].sum() > out["f1"].sum():  # f1 = frequency (purchases)
             sql, kept, pooled, n_categories = feature_query(runner, TX_VIEW, dedupe=True, **query)
             out = runner.frame(sql)
+        aggregates = runner.frame(returns_sql(RETURNS_VIEW)) if has_returns else None
     finally:
         runner.close()
     info["top_categories"] = kept
@@ -126,4 +136,8 @@ def sql_transaction_features(
     parts = [core]
     if kept:
         parts.append(feats[share_columns(kept, pooled)].reindex(ids, fill_value=0.0).reset_index(drop=True))
+    if aggregates is not None:
+        key = aggregates["customer_id"].astype(str) if text_ids else aggregates["customer_id"]
+        aggregates = aggregates.drop(columns="customer_id").set_axis(pd.Index(key.to_numpy(), name="customer_id"))
+        parts.append(return_features(aggregates, core, ids))
     return parts
