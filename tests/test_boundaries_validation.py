@@ -126,11 +126,13 @@ def test_date_format_and_epoch_units():
 
 # --- files -----------------------------------------------------------------------------------------
 def test_file_checks(tmp_path):
-    e = err(v.check_file, tmp_path / "shared/data/x.csv")
-    assert message(e) == ("data file not found (the real datasets live in ../shared/data beside the checkout; "
-                          "set SEGLAB_SHARED_DATA to point elsewhere)")
+    e = err(v.check_file, tmp_path / "shared/data/x.csv")  # the hint is generic: no path is special
+    assert message(e) == (f"data file not found (the folder {tmp_path / 'shared/data'} does not exist either; "
+                          "check the path or the variable it is built from)")
     assert e.file == str(tmp_path / "shared/data/x.csv")
-    assert message(err(v.check_file, tmp_path / "elsewhere.csv", what="customers file")) == "customers file not found"
+    (tmp_path / "orders.csv").write_text("a\n1\n")
+    assert message(err(v.check_file, tmp_path / "elsewhere.csv", what="customers file")) == \
+        "customers file not found (the folder holds: orders.csv)"
     assert message(err(v.check_file, tmp_path)) == "data file is not a file"
     (tmp_path / "empty.csv").write_text("")
     assert message(err(v.check_file, tmp_path / "empty.csv")) == "data file is empty (0 bytes)"

@@ -132,7 +132,8 @@ def test_read_frame_errors_word_for_word(tmp_path):
     assert message(err(v.read_frame, p, what="customer table")).startswith("customer table has no columns or rows (")
     q = tmp_path / "bad.csv"
     q.write_bytes(b"a,b\n\xff\xfe,1\n")
-    assert message(err(v.read_frame, q, what="customer table")).startswith("customer table could not be parsed: ")
+    e = err(v.read_frame, q, what="customer table")  # the undecodable row and column are named
+    assert message(e).startswith("customer table is not valid utf-8 text (") and e.rows == [0] and e.column == "a"
     one = tmp_path / "one.csv"
     one.write_text("only\n1\n")
     assert v.read_frame(one)["only"].tolist() == [1]  # a single column is a table too

@@ -31,7 +31,7 @@ LAST = pd.Timestamp("2262-04-11")
 
 
 def _fail(message: str, file: str, column: str, mask: pd.Series, values: pd.Series, hint: str | None = None):
-    from seglab.data.validate import _plain
+    from seglab.data.convert import _plain
 
     bad = mask[mask].index
     raise DataValidationError(f"{message} ({int(mask.sum())} row(s))", file=file, column=column,

@@ -25,6 +25,7 @@ from seglab.data.counts import record
 from seglab.data.lines import LineSpec, check_spend, parse_lines, settle_returns
 from seglab.data.matching import check_overlap, judge_overlap
 from seglab.data.read import read_frame
+from seglab.data.repairs import drop_exact_duplicates, restrict_to_customers
 from seglab.data.sql_engines import DuckDBRunner
 from seglab.data.sql_input import (
     InputSpec,
@@ -37,7 +38,6 @@ from seglab.data.sql_input import (
     validate_input,
 )
 from seglab.data.sql_netting import netted_returns_sql, netting_counts_sql
-from seglab.data.validate import drop_exact_duplicates, restrict_to_customers
 from seglab.errors import ConfigError
 from seglab.progress import stage, track
 

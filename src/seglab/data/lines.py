@@ -38,10 +38,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from seglab.data.convert import _blank, customer_ids, fail_rows, numeric, require_columns, texts
 from seglab.data.counts import record
 from seglab.data.dates import dates, future_limit
 from seglab.data.schema import RETURN_COLUMNS, TRANSACTION_COLUMNS
-from seglab.data.validate import _blank, customer_ids, fail_rows, numeric, require_columns, texts
 from seglab.errors import ConfigError, DataValidationError
 
 #: |amount| above this is an error: float64 loses cents beyond ~9e15 and sums could overflow

@@ -47,7 +47,7 @@ def id_shape(ids: pd.Series | pd.Index, sample: int = 2000) -> str:
 
 def check_overlap(ids: pd.Series, population: pd.Index, *, what: str, file: str, population_file: str) -> None:
     """``judge_overlap`` for one id per row of a table in memory."""
-    from seglab.data.validate import member_of
+    from seglab.data.repairs import member_of
 
     if not len(ids):
         return

@@ -341,9 +341,15 @@ def validate_input(runner, spec: InputSpec, raw: str = "raw", population: str | 
         where = f"_file = {file_idx} AND {check.condition}"
         (n_bad,) = runner.rows(f"SELECT COUNT(*) FROM {raw} WHERE {where}")[0]
         bad = runner.rows(f"SELECT _row, {d.q(check.column)} FROM {raw} WHERE {where} ORDER BY _row LIMIT 5")
+        examples = [_plain(r[1]) for r in bad]
+        hint = check.hint
+        if check.message.endswith("must be numeric"):
+            from seglab.data.convert import decimal_comma_hint
+
+            hint = decimal_comma_hint(examples)
         raise DataValidationError(
             f"{check.message} ({int(n_bad)} row(s))", file=spec.files[file_idx], column=check.column,
-            rows=[int(r[0]) for r in bad], examples=[_plain(r[1]) for r in bad], hint=check.hint)
+            rows=[int(r[0]) for r in bad], examples=examples, hint=hint)
     values = row[len(checks):]
     counts = {key: int(v or 0) for (key, _), v in zip(counted, values, strict=False)}
     n_rows, n_kept, n_lines, ts_min, ts_max, n_spend = values[len(counted):]

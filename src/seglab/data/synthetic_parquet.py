@@ -35,6 +35,7 @@ from seglab.data.base import DataSource
 from seglab.data.schema import CustomerData
 from seglab.data.synthetic import SyntheticSource
 from seglab.data.transactions import TransactionsSource
+from seglab.errors import ConfigError
 
 MANIFEST = "dataset.json"
 TRUTH_COLUMN = "segment"
@@ -119,7 +120,10 @@ class SyntheticParquetSource(DataSource):
     def load(self) -> CustomerData:
         from seglab.data.validate import check_file
 
-        root = Path(str(self.path or "")).expanduser()
+        if not self.path:
+            raise ConfigError("data.path is required for the synthetic_parquet source (the folder written by "
+                              "python -m seglab.data.synthetic_parquet --out DIR)")
+        root = Path(str(self.path)).expanduser()
         info = json.loads(check_file(root / MANIFEST, "synthetic dataset manifest").read_text())
         data = TransactionsSource(
             name=self.name, path=str(root / "transactions"), quantity="quantity", category="category",

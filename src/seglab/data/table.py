@@ -18,17 +18,17 @@ from __future__ import annotations
 import pandas as pd
 
 from seglab.data.base import DataSource, as_list
+from seglab.data.read import read_frame
 from seglab.data.schema import CustomerData
 from seglab.data.validate import (
     attribute_frame,
     customer_ids,
     fail_rows,
-    read_frame,
     require_columns,
     unique_ids,
     validate_customer_data,
 )
-from seglab.errors import ConfigError
+from seglab.errors import ConfigError, DataValidationError
 
 
 class TableSource(DataSource):
@@ -37,7 +37,10 @@ class TableSource(DataSource):
     Args:
         name: dataset name for the tracker.
         path: the file (``.csv``, ``.tsv``, ``.parquet``; text files may be compressed).
-        sep: field separator of a text file; ``None`` = tab for ``.tsv``, comma otherwise.
+        sep: field separator of a text file; ``None`` = tab for ``.tsv``, else sniffed from the
+            header (``,`` ``;`` tab ``|``).
+        encoding: text encoding (``None`` = UTF-8); decimal: decimal mark of numbers in text
+            (``","`` for European exports); sheet: Excel sheet name or 0-based number.
         id_column: the customer id column; ``None`` = the 0-based row number is the id.
         drop_columns: columns to ignore (constants, leaks, free text...).
         truth_column: optional known segment per row (benchmarks only; not a feature).
@@ -54,6 +57,9 @@ class TableSource(DataSource):
         name: str = "table",
         path: str | None = None,
         sep: str | None = None,
+        encoding: str | None = None,
+        decimal: str | None = None,
+        sheet: str | int | None = None,
         id_column: str | None = None,
         drop_columns: list[str] | None = None,
         truth_column: str | None = None,
@@ -66,6 +72,9 @@ class TableSource(DataSource):
         self.name = name
         self.path = path
         self.sep = sep
+        self.encoding = encoding
+        self.decimal = decimal
+        self.sheet = sheet
         self.id_column = id_column
         self.drop_columns = as_list(drop_columns)
         self.truth_column = truth_column
@@ -79,7 +88,9 @@ class TableSource(DataSource):
         if not self.path:
             raise ConfigError("data.path is required for the table source (data.path=/path/to/file.csv)")
         file = str(self.path)
-        raw = read_frame(self.path, sep=self.sep, str_columns=as_list(self.id_column), what="customer table")
+        meta: dict = {"path": file}
+        raw = read_frame(self.path, sep=self.sep, str_columns=as_list(self.id_column), what="customer table",
+                         encoding=self.encoding, decimal=self.decimal, sheet=self.sheet, meta=meta)
         require_columns(raw, [self.id_column, self.truth_column, *self.drop_columns], file)
         if self.id_column:
             ids = customer_ids(raw[self.id_column], file, self.id_column)
@@ -104,10 +115,16 @@ class TableSource(DataSource):
         )
         if attrs.shape[1] == 0:
             raise ConfigError(f"{file}: no attribute columns left after id/truth/drop_columns")
+        varying = [c for c in attrs.columns if attrs[c].nunique(dropna=True) > 1]
+        if not varying:
+            raise DataValidationError(
+                f"every attribute column is constant or missing ({attrs.shape[1]} column(s): "
+                f"{', '.join(map(str, attrs.columns[:8]))}): nothing to segment on", file=file,
+                hint="check data.sep (one column per field?) and data.drop_columns")
         customers = pd.concat([ids.rename("customer_id"), attrs], axis=1).reset_index(drop=True)
         if truth is not None:
             truth = truth.reset_index(drop=True)
-        meta = {"path": file, "n_attributes": attrs.shape[1], "dropped_columns": self.drop_columns}
+        meta.update(n_attributes=attrs.shape[1], dropped_columns=self.drop_columns)
         if ref is not None:
             meta["date_reference"] = str(ref.date())
         data = CustomerData(name=self.name, customers=customers, truth=truth, reference_date=ref, meta=meta)
