@@ -91,9 +91,6 @@ def test_attribute_frame_edges():
     assert e.file == F and e.column == "absent"
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError,
-                   reason="known bug: a date column with no date at all crashes (None - dates) instead of "
-                          "giving NaN days as documented; remove this mark when fixed")
 def test_a_date_column_without_any_date_gives_missing_days():
     raw = pd.DataFrame({"none_yet": [None, None], "x": [1, 2]}).astype({"none_yet": object})
     out, ref = v.attribute_frame(raw, F, date_columns=["none_yet"])

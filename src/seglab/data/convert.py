@@ -158,7 +158,10 @@ def attribute_frame(
     for col in raw.columns:
         s = raw[col]
         if col in parsed_dates:
-            out[f"{col}_days"] = (reference_date - parsed_dates[col]) / pd.Timedelta(days=1)
+            if reference_date is None:  # the column holds no date at all: every value is missing
+                out[f"{col}_days"] = np.nan
+            else:
+                out[f"{col}_days"] = (reference_date - parsed_dates[col]) / pd.Timedelta(days=1)
         elif col in categorical_columns:
             out[col] = s.astype("string").str.strip().astype(str).where(~_blank(s), np.nan)
         elif col in numeric_columns:
