@@ -213,6 +213,8 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> RunResult:
 def _run(cfg: DictConfig, run_dir: Path, active) -> RunResult:
     import lightning as L
 
+    from seglab.data.checks import check_cluster_count
+    from seglab.data.counts import data_report
     from seglab.diagnostics.run_reports import write_segment_reports, write_stability_reports
     from seglab.evaluate import evaluate_clustering
     from seglab.guards import check_not_collapsed
@@ -226,6 +228,7 @@ def _run(cfg: DictConfig, run_dir: Path, active) -> RunResult:
     t0 = time.perf_counter()
     active.stage("data")
     data = instantiate(cfg.data, _convert_="all").load()
+    check_cluster_count(data.n_customers, cfg.model.get("n_clusters"), cfg.get("choose_k", {}).get("k_min", 2))
     split = None
     if cfg.get("predict") is not None and cfg.predict.enabled:  # segments see the calibration period only
         from seglab.predict import time_split
@@ -283,6 +286,10 @@ def _run(cfg: DictConfig, run_dir: Path, active) -> RunResult:
     metrics.update(timings)
     metrics["data/n_customers"] = float(data.n_customers)
     metrics["data/n_features"] = float(X.shape[1])
+    # rows dropped, netted or repaired by reason (seglab.data.counts): metrics, and a warning each
+    data_metrics, data_warnings = data_report(data.meta, features.attrs.get("features", {}), preprocessor.report_)
+    metrics.update(data_metrics)
+    warnings = [*data_warnings, *warnings]
 
     if not rank_zero:
         return RunResult(run_dir=run_dir, metrics=metrics, warnings=warnings, labels=labels)

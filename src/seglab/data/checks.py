@@ -96,3 +96,18 @@ def validate_customer_data(data: CustomerData) -> CustomerData:
         if data.truth.isna().any():
             fail_rows("missing truth label", where, "truth", data.truth.isna(), data.truth)
     return data
+
+
+def check_cluster_count(n_customers: int, n_clusters, k_min: int = 2) -> None:
+    """More customers than segments, or a one-line error before any feature is computed (a
+    clustering of 3 customers into 5 segments ends in a traceback inside the model).
+    ``n_clusters`` may be ``auto`` (then ``k_min`` is the least asked) or absent (DBSCAN)."""
+    if n_clusters is None:
+        return
+    k = int(k_min) if str(n_clusters) == "auto" else int(n_clusters)
+    if n_customers <= k:
+        what = f"model.n_clusters=auto tries k from choose_k.k_min={k}" if str(n_clusters) == "auto" \
+            else f"n_clusters={k}"
+        raise DataValidationError(
+            f"{what}, but the data has {n_customers} customer(s): a segmentation needs more customers than "
+            "segments", file="<CustomerData>", hint=f"n_clusters={n_customers - 1} or fewer" if n_customers > 2 else "data with more customers")

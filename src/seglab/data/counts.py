@@ -54,6 +54,13 @@ COUNTERS: dict[str, Counter] = {
     "empty_columns_dropped": Counter("n_empty_columns_dropped", "empty unnamed columns dropped (trailing separators)"),
     "timestamps_converted_to_utc": Counter("n_timestamps_converted_to_utc",
                                            "timestamps with a UTC offset converted to UTC", warn=False),
+    "returns_unknown_customer_dropped": Counter("n_unmatched_returns",
+                                                "netted returns of ids absent from the customers file dropped"),
+    "constant_features_dropped": Counter("n_constant_features_dropped",
+                                         "constant features left out of the model matrix (they carry nothing)"),
+    "orders_without_items": Counter("n_orders_without_items", "orders without any item line (no purchase)",
+                                    warn=False),
+    "n_transactions_used": Counter("n_transactions", "transaction rows the features use", warn=False),
     "n_customers_without_transactions": Counter("n_customers_without_transactions",
                                                 "customers without any transaction (documented fill values)"),
 }
@@ -69,12 +76,16 @@ def record(meta: dict | None, key: str, n: float, note: str | None = None) -> No
         log.warning("%s", note)
 
 
-def data_report(meta: dict, feature_info: dict | None = None) -> tuple[dict[str, float], list[str]]:
+def data_report(meta: dict, feature_info: dict | None = None,
+                preprocess_report: dict | None = None) -> tuple[dict[str, float], list[str]]:
     """``data/*`` metrics for every counter present in ``meta`` or ``feature_info`` and a warning
     line per non-zero repair. Counts from ``feature_info`` (the feature step) win over ``meta``:
-    for transactions on disk the engine collapses the duplicates and knows their number."""
+    for transactions on disk the engine collapses the duplicates and knows their number. The
+    preprocessor's report adds the constant features it dropped."""
     merged = {k: v for k, v in meta.items() if k in COUNTERS}
     merged.update({k: v for k, v in (feature_info or {}).items() if k in COUNTERS})
+    if preprocess_report is not None and "dropped_constant" in preprocess_report:
+        merged["constant_features_dropped"] = len(preprocess_report["dropped_constant"])
     metrics: dict[str, float] = {}
     warnings: list[str] = []
     for key, counter in COUNTERS.items():

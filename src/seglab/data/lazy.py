@@ -19,12 +19,11 @@ import logging
 from collections.abc import Iterable
 
 import pandas as pd
-import pyarrow.parquet as pq
 
 from seglab.data.counts import record
 from seglab.data.lines import LineSpec, check_spend, parse_lines, settle_returns
 from seglab.data.matching import check_overlap, judge_overlap
-from seglab.data.read import read_frame
+from seglab.data.read import parquet_metadata, read_frame
 from seglab.data.repairs import drop_exact_duplicates, restrict_to_customers
 from seglab.data.sql_engines import DuckDBRunner
 from seglab.data.sql_input import (
@@ -164,7 +163,7 @@ def open_parquet_transactions(files: list, *, population: pd.Index | None, meta:
     transactions and the population: ``population`` itself, or every customer with a
     transaction in order of first appearance (file order, then row order)."""
     files = [str(f) for f in files]
-    schemas = [pq.read_schema(f) for f in files]
+    schemas = [parquet_metadata(f, "transactions file").schema.to_arrow_schema() for f in files]
     kinds = {name: column_kind(schemas[0].field(name).type) for name in schemas[0].names}
     spec = InputSpec.from_lines(spec, files=files, kinds=kinds, drop_duplicates=drop_duplicates)
     check_columns(spec, schemas)

@@ -56,8 +56,8 @@ def resolve_files(path: str | Path, what: str = "data file") -> list[Path]:
         )
     if kinds == {True}:
         # Spark writes a part file per partition, empty ones included: they hold no rows to read
-        import pyarrow.parquet as pq
+        from seglab.data.read import parquet_metadata
 
-        with_rows = [f for f in files if pq.ParquetFile(f).metadata.num_rows > 0]
+        with_rows = [f for f in files if parquet_metadata(f, what).num_rows > 0]
         files = with_rows or files[:1]
     return files

@@ -190,3 +190,14 @@ def read_frame(
         df = df.drop(columns=empty)
         record(meta, "empty_columns_dropped", len(empty), f"{p.name}: dropped {len(empty)} empty unnamed column(s)")
     return df.reset_index(drop=True)
+
+
+def parquet_metadata(path: str | Path, what: str = "data file"):
+    """A Parquet file's footer (row count, schema), or an error naming a truncated file."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.ParquetFile(path).metadata
+    except (pa.ArrowInvalid, OSError) as e:
+        raise DataValidationError(f"{what} could not be parsed (truncated or not Parquet?): {e}", file=str(path)) from None

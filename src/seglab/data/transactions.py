@@ -34,14 +34,13 @@ from __future__ import annotations
 import logging
 
 import pandas as pd
-import pyarrow.parquet as pq
 
 from seglab.data.base import DataSource, as_list
 from seglab.data.lazy import open_parquet_transactions, read_transactions_pandas
 from seglab.data.lines import LineSpec
 from seglab.data.matching import check_overlap
 from seglab.data.paths import is_parquet, resolve_files
-from seglab.data.read import read_frame
+from seglab.data.read import parquet_metadata, read_frame
 from seglab.data.schema import CustomerData
 from seglab.data.sql_engines import available
 from seglab.data.validate import (
@@ -199,7 +198,7 @@ class TransactionsSource(DataSource):
             return False
         if mode == "false":
             return True
-        n_rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+        n_rows = sum(parquet_metadata(f, "transactions file").num_rows for f in files)
         if n_rows <= self.lazy_rows:
             return False
         if not available("duckdb"):
