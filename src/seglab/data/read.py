@@ -8,8 +8,9 @@ One function, ``read_frame``, reads every file a source names, so each format is
   with decimal commas need ``decimal=","``; a UTF-8 byte-order mark is ignored; quoted newlines
   are read as they are; trailing empty columns (``a,b,c,`` rows give an unnamed, all-empty
   column) are dropped and counted;
-- Excel (``.xlsx``/``.xlsm`` through ``openpyxl``, ``.xls`` through ``xlrd``; the ``excel``
-  extra): the sheet is ``sheet`` (name or 0-based position; default the first);
+- Excel (``.xlsx``/``.xlsm``/``.xls``, read by ``python-calamine``, the ``excel`` extra, which
+  also installs ``openpyxl`` to write them): the sheet is ``sheet`` (name or 0-based position;
+  default the first); date cells arrive as dates, number cells as numbers;
 - Parquet (``.parquet``/``.pq``).
 
 Text that is not valid in ``encoding`` (UTF-8 by default) is an error naming the rows and the
@@ -118,9 +119,9 @@ def undecodable_rows(path: Path, encoding: str, sep: str) -> tuple[list[int], st
 def _read_excel(p: Path, sheet: str | int | None, dtype: dict, what: str) -> pd.DataFrame:
     from seglab.data.sql_engines import require
 
-    require("xlrd" if p.suffix.lower() == ".xls" else "openpyxl", "excel")
+    require("python_calamine", "excel")
     try:
-        book = pd.ExcelFile(p)
+        book = pd.ExcelFile(p, engine="calamine")
     except (ValueError, OSError, zipfile.BadZipFile) as e:
         raise DataValidationError(f"{what} could not be read as Excel: {e}", file=str(p)) from None
     with book:
@@ -130,7 +131,7 @@ def _read_excel(p: Path, sheet: str | int | None, dtype: dict, what: str) -> pd.
             raise DataValidationError(f"{what} has no sheet {wanted!r}; sheets: {names}", file=str(p))
         if isinstance(wanted, int) and not 0 <= wanted < len(names):
             raise DataValidationError(f"{what} has no sheet number {wanted} (0-based); sheets: {names}", file=str(p))
-        return book.parse(wanted, dtype=dtype or None)
+        return pd.read_excel(book, sheet_name=wanted, dtype=dtype or None)
 
 
 def read_frame(

@@ -60,8 +60,10 @@ def reviews_frame(
     date_format: str | None = None,
     date_unit: str | None = None,
     meta: dict | None = None,
+    not_after: pd.Timestamp | None = None,
 ) -> pd.DataFrame:
-    """Map and validate a raw reviews frame into the canonical ``REVIEW_COLUMNS``.
+    """Map and validate a raw reviews frame into the canonical ``REVIEW_COLUMNS``; review dates
+    after ``not_after`` (the future) are errors.
 
     ``text`` may name several columns (e.g. title and body); they are joined with ``". "``.
     """
@@ -73,7 +75,8 @@ def reviews_frame(
         out["timestamp"] = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
     else:
         out["timestamp"] = dates(
-            raw[timestamp], file, timestamp, fmt=date_format, allow_missing=True, unit=date_unit
+            raw[timestamp], file, timestamp, fmt=date_format, allow_missing=True, unit=date_unit,
+            not_after=not_after, meta=meta, hint="data.reference_date=<a later date> if the reviews are dated ahead on purpose"
         )
     parts = [texts(raw[c]) for c in text_cols]
     joined = parts[0]

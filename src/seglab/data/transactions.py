@@ -36,6 +36,7 @@ import logging
 import pandas as pd
 
 from seglab.data.base import DataSource, as_list
+from seglab.data.dates import future_limit
 from seglab.data.lazy import open_parquet_transactions, read_transactions_pandas
 from seglab.data.lines import LineSpec
 from seglab.data.matching import check_overlap
@@ -275,6 +276,7 @@ class TransactionsSource(DataSource):
                 rating=self.review_rating,
                 date_format=self.review_date_format,
                 meta=meta,
+                not_after=future_limit(self.reference_date),
             )
             meta["reviews_path"] = str(self.reviews_path)
             known = pd.Index(customers["customer_id"])
