@@ -91,3 +91,22 @@ def test_cluster_job_writes_the_features_data_features_reads(spark_runner, tmp_p
     expected = build_features(edge_data(), engine="pandas", top_categories=2, attributes="none")
     expected = expected.drop(index="none")  # the cluster job sees customers with transactions only
     assert_same_features(expected, got.loc[expected.index])
+
+
+def test_spark_nets_returns_and_applies_the_line_policies_like_pandas(spark_runner, tmp_path):
+    """The retail log's policies (guest rows, zero prices, cancellations netted) on Spark: the
+    shared SQL gives the pandas path's features, return features included."""
+    from seglab.data.retail_log import DATE_FORMAT, retail_log
+
+    frame, _ = retail_log(3000, seed=11)
+    frame["InvoiceDate"] = pd.to_datetime(frame["InvoiceDate"], format=DATE_FORMAT)
+    (tmp_path / "tx").mkdir()
+    frame.to_parquet(tmp_path / "tx" / "part-0.parquet", index=False)
+    kw = dict(path=str(tmp_path / "tx"), customer_id="CustomerID", timestamp="InvoiceDate", quantity="Quantity",
+              unit_price="UnitPrice", invoice="InvoiceNo", item="StockCode", missing_customer="drop", returns="net",
+              nonpositive_price="drop")
+    lazy = TransactionsSource(in_memory=False, **kw).load()
+    expected = build_features(TransactionsSource(in_memory=True, **kw).load(), engine="pandas")
+    got = build_features(lazy, engine="spark", engine_options={"spark_master": "local[2]"})
+    assert "return_value_share" in got.columns
+    assert_same_features(expected, got)
