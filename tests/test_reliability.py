@@ -56,6 +56,29 @@ def test_signals_raise_interrupted_and_handlers_are_restored(sig, code):
     assert signal.getsignal(sig) is before
 
 
+def test_a_signal_during_a_tracker_write_waits_for_the_write(store):
+    """A SIGTERM that lands inside an SQLite write used to leave the store locked, so the run's
+    final status could not be written; the write now completes and Interrupted follows."""
+    from seglab.tracking import Tracker
+
+    uri, log_dir = store
+    tracker = Tracker(uri, "rel", log_dir / "mlartifacts", heartbeat_s=3600)
+    real = tracker.client.log_batch
+
+    def signalled_mid_write(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.2)  # the handler runs here, inside the write
+        return real(*args, **kwargs)
+
+    tracker.client.log_batch = signalled_mid_write
+    with pytest.raises(Interrupted), interruptible():
+        tracker.set_tags({"written": "yes"})
+    tracker.client.log_batch = real
+    tracker.finish("KILLED", "interrupted (SIGTERM)")  # the store is not left locked
+    run = tracker.client.get_run(tracker.run_id)
+    assert run.data.tags["written"] == "yes" and run.info.status == "KILLED"
+
+
 def test_interrupted_passes_through_lightning_fit(tmp_path):
     """Lightning turns a KeyboardInterrupt inside fit into sys.exit(1); Interrupted must come out as itself."""
     from seglab.models.ae_kmeans import AEKMeans

@@ -9,7 +9,11 @@ line on stderr:
   further Ctrl+C and calls ``sys.exit(1)``: the run would exit 1 with no message, or, when the
   interrupt landed where a library swallows it, carry on. ``Interrupted`` passes through
   Lightning's generic handler (loggers and callbacks are told, then it is re-raised), and
-  ``raise_if_interrupted`` re-raises after a fit that still ended ``interrupted``;
+  ``raise_if_interrupted`` re-raises after a fit that still ended ``interrupted``. Inside
+  ``signals_deferred()`` (every write to the tracker store) the signal is held until the write
+  is done: a write to SQLite interrupted half-way kept the database locked for the rest of the
+  process, so the run's final status could not be written (measured: a SIGTERM during the
+  pretraining logger's write left the run RUNNING);
 - ``FiniteLoss`` (a Lightning callback every seglab Trainer carries) raises ``TrainingDiverged``
   when a training loss is NaN or infinite. It accumulates the check on the loss's device and
   reads it every ``check_every`` steps and at each epoch end, so a GPU fit is not synchronised
@@ -43,8 +47,36 @@ class Interrupted(BaseException):  # noqa: N818 - what the user sees: "interrupt
         return 128 + self.signum
 
 
+_deferred_depth = 0  # main thread only: signal handlers run there
+_pending: int | None = None
+
+
 def _raise_interrupted(signum: int, frame: Any) -> None:
+    global _pending
+    if _deferred_depth > 0:
+        _pending = signum  # raised when the write in progress is done
+        return
     raise Interrupted(signum)
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM (as ``interruptible`` handles them) until the block ends, then raise.
+
+    For short writes that must not stop half-way (the tracker store). No effect outside the
+    main thread (the heartbeat thread's writes cannot be interrupted by a signal anyway)."""
+    global _deferred_depth, _pending
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _deferred_depth += 1
+    try:
+        yield
+    finally:
+        _deferred_depth -= 1
+        if _deferred_depth == 0 and _pending is not None:
+            signum, _pending = _pending, None
+            raise Interrupted(signum)
 
 
 @contextlib.contextmanager

@@ -73,10 +73,13 @@ def read_marker(run_dir: str | Path) -> dict[str, Any] | None:
 
 def write_marker(run_dir: str | Path, marker: dict[str, Any]) -> None:
     """Write ``run.json`` atomically: a kill mid-write leaves the previous version, never half a file."""
+    from seglab.guards import signals_deferred
+
     path = Path(run_dir) / MARKER
     tmp = path.with_name(f".{MARKER}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(marker, indent=2, default=str))
-    os.replace(tmp, path)
+    with signals_deferred():  # no stray temporary file
+        tmp.write_text(json.dumps(marker, indent=2, default=str))
+        os.replace(tmp, path)
 
 
 def process_gone(marker: dict[str, Any]) -> bool:

@@ -17,10 +17,13 @@ Why this shape:
   pid and a heartbeat tag refreshed every ``HEARTBEAT_S`` seconds by a daemon thread; the next
   ``Tracker`` to open the experiment marks RUNNING runs whose process is gone (same host) or
   whose heartbeat is older than ``STALE_AFTER_S`` (any host) as KILLED (``mark_dead_runs``).
+- Every write to the store holds SIGINT/SIGTERM until it is done (``seglab.guards.signals_deferred``):
+  an SQLite write interrupted half-way locked the store for the rest of the process.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
@@ -36,6 +39,8 @@ from typing import Any
 from mlflow.entities import Metric, Param, RunStatus, RunTag
 from mlflow.tracking import MlflowClient
 
+from seglab.guards import signals_deferred
+
 MAX_PARAM_LENGTH = 6000  # MLflow's limit on a param value
 HEARTBEAT_S = 30.0  # how often a running run refreshes its heartbeat tag
 STALE_AFTER_S = 600.0  # a RUNNING run silent this long is dead, whatever its host
@@ -43,6 +48,15 @@ HOST_TAG, PID_TAG, PID_START_TAG, HEARTBEAT_TAG = "seglab.host", "seglab.pid", "
 END_REASON_TAG = "seglab.end_reason"
 
 log = logging.getLogger("seglab")
+
+
+def _whole(method):
+    """Run a store write with SIGINT/SIGTERM held until it is done (see the module docstring)."""
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        with signals_deferred():
+            return method(*args, **kwargs)
+    return wrapper
 
 
 def default_tracking_uri(log_dir: str | Path) -> str:
@@ -185,6 +199,7 @@ class Tracker:
     RUNNING again. ``dead_runs`` lists the runs this start found dead and marked KILLED.
     """
 
+    @_whole
     def __init__(self, tracking_uri: str, experiment_name: str, artifact_root: str | Path,
                  run_name: str | None = None, tags: Mapping[str, str] | None = None, run_id: str | None = None,
                  heartbeat_s: float = HEARTBEAT_S) -> None:
@@ -220,11 +235,13 @@ class Tracker:
         return run_logger_class()(experiment_name=self.experiment_name, tracking_uri=self.tracking_uri,
                                   run_id=self.run_id)
 
+    @_whole
     def log_params(self, params: Mapping[str, str]) -> None:
         items = [Param(k, v) for k, v in params.items()]
         for start in range(0, len(items), 100):  # MLflow's batch limit on params
             self.client.log_batch(self.run_id, params=items[start:start + 100])
 
+    @_whole
     def log_metrics(self, metrics: Mapping[str, float], step: int = 0) -> None:
         now = int(time.time() * 1000)
         items = [Metric(k, float(v), now, step) for k, v in metrics.items()
@@ -232,9 +249,11 @@ class Tracker:
         for start in range(0, len(items), 500):
             self.client.log_batch(self.run_id, metrics=items[start:start + 500])
 
+    @_whole
     def set_tags(self, tags: Mapping[str, str]) -> None:
         self.client.log_batch(self.run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
 
+    @_whole
     def log_artifacts(self, directory: str | Path, skip: set[str] = frozenset()) -> None:
         """Upload the files of ``directory`` (a run dir) except the top-level entries named in ``skip``."""
         directory = Path(directory)
@@ -246,6 +265,7 @@ class Tracker:
             elif entry.is_file():
                 self.client.log_artifact(self.run_id, str(entry))
 
+    @_whole
     def finish(self, status: bool | str, reason: str | None = None) -> None:
         """End the run: ``True``/FINISHED, ``False``/FAILED or KILLED; ``reason`` goes to a tag."""
         if isinstance(status, bool):
@@ -272,6 +292,14 @@ def run_logger_class() -> type:
 
             def finalize(self, status: str = "success") -> None:
                 return None
+
+            @_whole
+            def log_metrics(self, metrics, step=None) -> None:
+                super().log_metrics(metrics, step)
+
+            @_whole
+            def log_hyperparams(self, params) -> None:
+                super().log_hyperparams(params)
 
         _RUN_LOGGER = RunLogger
     return _RUN_LOGGER
