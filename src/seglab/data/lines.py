@@ -195,8 +195,13 @@ def settle_returns(lines: pd.DataFrame, spec: LineSpec, meta: dict | None = None
     ret = lines.loc[lines["kind"] != "purchase"].copy()
     ret["value"] = ret["amount"].abs()
     ret["qty"] = ret["quantity"].abs()
-    if ret.empty:
-        return buy[canonical].reset_index(drop=True), pd.DataFrame({c: ret[c] for c in RETURN_COLUMNS})
+    if ret.empty or buy.empty:  # nothing to net, or nothing to net against
+        for key in ("returns_netted_item", "returns_netted_spend", "purchase_rows_fully_returned",
+                    "returned_value_unmatched"):
+            record(meta, key, 0)
+        record(meta, "returns_unmatched", len(ret),
+               f"dropped {len(ret)} cancellation/return row(s) of customers without any purchase to net them against")
+        return buy[canonical].reset_index(drop=True), pd.DataFrame({c: ret[c].iloc[:0] for c in RETURN_COLUMNS})
     bought_items = pd.MultiIndex.from_frame(buy[["customer_id", "item"]].drop_duplicates())
     item_match = pd.MultiIndex.from_frame(ret[["customer_id", "item"]]).isin(bought_items)
     if spec.item is None:
@@ -220,6 +225,7 @@ def settle_returns(lines: pd.DataFrame, spec: LineSpec, meta: dict | None = None
     # 2. the excess and the spend-matched value from the customer's remaining lines, latest first
     pool = pd.concat([excess.groupby(level=0).sum(),
                       ret[ret["match"] == "spend"].groupby("customer_id")["value"].sum()]).groupby(level=0).sum()
+    pool = pool.astype("float64")
     buy["left"] = buy["amount"] - buy["take1"]
     buy["pool"] = buy["customer_id"].map(pool).fillna(0.0)
     buy["take2"] = _allocate(buy, ["customer_id"], "left", "pool")
