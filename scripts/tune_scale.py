@@ -5,10 +5,13 @@ default synthetic data (text on) at several sizes and tuning seeds (100, 101, 10
 seeds 0-2 are not used here). Every fit runs in its own child process, so its wall and CPU
 seconds and peak RSS are its own; each is a raw record in ``experiments/scale_tuning_runs.jsonl``
 (ARI, ARI of the k-means start, the fit report, the clustering phase's target-update history,
-load average) and ``experiments/scale_tuning.md`` is written from those records. Variants spell
-out every parameter they depend on, so records stay valid across commits (each records its own).
+load average) and ``experiments/scale_tuning.md`` is written from those records, after the
+findings in ``scripts/tune_scale_findings.md`` (written by hand from the tables). Variants spell
+out every parameter they depend on, so records stay valid across commits (each records its own);
+``RUNS`` lists the invocations behind the committed records.
 
     python scripts/tune_scale.py --build-cache --n 1e5 --seeds 100 101 102   # X, truth -> --cache
+    python scripts/tune_scale.py --build-cache --n 1e7 --seeds 100 --bootstrap-from 1e6   # resampled rows
     python scripts/tune_scale.py --experiments H1 H2 --n 1e5 --seeds 100 101 102
     python scripts/tune_scale.py --report-only
 
@@ -80,6 +83,20 @@ EXPERIMENTS: dict[str, tuple[str, list[dict]]] = {
                v("IDEC", model="idec", init="input", pretrain_steps=1800, cluster_sample_size=100_000, **IDEC_OPT),
                v("AE+k-means", model="ae_kmeans", pretrain_steps=1800)]),
 }
+
+
+#: The invocations that made the committed raw records (the report's command is --report-only).
+RUNS = [
+    "python scripts/tune_scale.py --build-cache --n 5000 10000 1e5 1e6 --seeds 100 101 102",
+    "python scripts/tune_scale.py --build-cache --n 1e7 --seeds 100 --bootstrap-from 1e6",
+    "python scripts/tune_scale.py --experiments H0 --n 5000 10000 100000",
+    "python scripts/tune_scale.py --experiments H1 --n 100000",
+    "python scripts/tune_scale.py --experiments H2 --n 5000 100000",
+    "python scripts/tune_scale.py --experiments H3 H4 H5 --n 100000",
+    "python scripts/tune_scale.py --experiments H6 --n 100000 1000000",
+    "python scripts/tune_scale.py --experiments FINAL --n 5000 10000 100000 1000000",
+    "python scripts/tune_scale.py --experiments FINAL --n 1e7 --seeds 100",
+]
 
 
 # --------------------------------------------------------------------------------------------
@@ -222,7 +239,10 @@ def write_report(records: RawRecords) -> None:
                "default synthetic data with review text, preprocessed as `python train.py` does. `start` = ARI of "
                "the k-means start of the clustering phase (AE+k-means: its result). Times are of the model fit alone "
                "(1 torch thread), in a child process per fit, on a shared 2-core machine: compare CPU seconds and "
-               "the load in the raw records. Peak RSS includes the loaded matrix (X float32).  "])]
+               "the load in the raw records. Peak RSS is the whole child process's (Python, torch and the "
+               "loaded float32 matrix included).  ",
+               "Raw records (`experiments/scale_tuning_runs.jsonl`) made by: "
+               + "; ".join(f"`{c}`" for c in RUNS) + ".  "])]
     if notes_file.exists():
         lines += [notes_file.read_text().strip(), ""]
     for exp, (question, variants) in EXPERIMENTS.items():
