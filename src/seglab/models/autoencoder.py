@@ -317,8 +317,9 @@ def pretrain_autoencoder(
     bound = budget.pop("bound")
     total_steps = budget.pop("total_steps")
     if bound == "steps":
-        log.info("%s: step budget %d steps binds before max_epochs=%d (%d steps per epoch on %d rows)",
-                 stage, total_steps, int(max_epochs), n_batches, len(tr))
+        log.info("%s: %d optimisation steps (pretrain_steps), fewer than max_epochs=%d epochs of %d steps on "
+                 "%d rows; raise pretrain_steps (or set it to null) to train longer", stage, total_steps,
+                 int(max_epochs), n_batches, len(tr))
     module = (module_class or AutoencoderModule)(
         encoder, decoder, lr=lr, weight_decay=weight_decay, noise=noise, noise_kind=noise_kind, stage=stage,
         lr_schedule=lr_schedule, schedule_length=total_steps if bound == "steps" else max_epochs,
