@@ -164,6 +164,9 @@ CASES = [
     Case("empty_reviews", "empty, whitespace-only and 100 kB review texts",
          with_reviews(lambda r: _set("text", [0, 1, 2], "   ")(r.assign(text=r["text"].where(r.index != 5, "great " * 17_000)))),
          counts={"data/n_reviews_without_text_dropped": 3}),
+    Case("long_review_scored", "a 100 kB review scored by the text model (truncated to text.max_length tokens)",
+         with_reviews(lambda r: r.assign(text=r["text"].where(r.index != 5, "great value " * 9_000))),
+         overrides=["text=minilm"], counts={"data/n_reviews_without_text_dropped": 0}),
     Case("constant_features", "features constant for every customer (4 purchases of 1 item each)",
          tx_case(lambda d: d.assign(quantity=1)), counts={"data/n_constant_features_dropped": 2}),  # frequency, basket
     Case("mixed_type_ids", "ids of mixed types (1, A2, 003, 4.5)",
