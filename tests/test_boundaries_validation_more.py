@@ -8,7 +8,6 @@ import logging
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from seglab.data import validate as v
 from test_boundaries_validation import F, _canonical, err, message
