@@ -120,6 +120,9 @@ BAD_CASES = {
     "infinite quantity": (lambda df: df.assign(quantity=df["quantity"].where(df.index != 9, np.inf)), {}),
     "bad date text": (lambda df: df.assign(timestamp=df["timestamp"].dt.strftime("%Y-%m-%d").where(df.index != 3, "31/02/2024")), {}),
     "missing column": (lambda df: df.drop(columns=["quantity"]), {}),
+    "future date": (lambda df: df.assign(timestamp=df["timestamp"].where(df.index != 12, pd.Timestamp("2099-01-01"))), {}),
+    "huge amount": (lambda df: df.assign(amount=df["amount"].where(df.index != 11, 1e308)), {}),
+    "all amounts zero": (lambda df: df.assign(amount=0.0), {}),
 }
 
 

@@ -46,10 +46,16 @@ def fail_rows(message: str, file: str, column: str, mask: pd.Series, values: pd.
 
 
 def _plain(v: object) -> object:
+    """A value as an error message shows it: Python scalars, ``None`` for missing, dates as text
+    (so the pandas and SQL paths quote a date the same way)."""
+    import datetime
+
+    if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and np.isnan(v)):
+        return None
+    if isinstance(v, (datetime.datetime, np.datetime64)):
+        return str(pd.Timestamp(v))
     if isinstance(v, np.generic):
         return v.item()
-    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA or v is pd.NaT:
-        return None
     return v
 
 

@@ -178,7 +178,8 @@ def open_parquet_transactions(files: list, *, population: pd.Index | None, meta:
             record(meta, "rows_read", stats["n_rows"])
             for key, n in stats["counts"].items():
                 record(meta, key, n, f"{files[0]}: {n} row(s): {key.replace('_', ' ')}" if key.endswith("dropped") else None)
-            check_spend(stats["n_lines"], stats["n_nonzero_amount"], files[0], spec.unit_price or spec.amount)
+            label = files[0] if len(files) == 1 else f"{files[0]} (+{len(files) - 1} more)"  # as the pandas path
+            check_spend(stats["n_lines"], stats["n_nonzero_amount"], label, spec.unit_price or spec.amount)
             _count_lines(runner, spec, lazy, meta)
             if population is None:
                 order = runner.frame(first_appearance_sql(spec, runner.dialect, RAW_VIEW))

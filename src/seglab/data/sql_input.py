@@ -358,6 +358,6 @@ def validate_input(runner, spec: InputSpec, raw: str = "raw", population: str | 
 
 
 def _plain(value):
-    if isinstance(value, float) and value != value:
-        return None
-    return value
+    from seglab.data.convert import _plain as plain
+
+    return plain(value)
