@@ -1,16 +1,20 @@
 """Raw transaction files -> the canonical table, as SQL that DuckDB and Spark both run.
 
-The same rules as the pandas path (``seglab.data.validate.transactions_frame``), written once as
-SQL so that large inputs are checked inside the engine that reads them, never on a pandas copy:
+The same rules and policies as the pandas path (``seglab.data.lines.parse_lines``), written once
+as SQL so that large inputs are checked inside the engine that reads them, never on a pandas copy:
 
-- ``input_checks`` are the error rules (missing id, unparsable or missing date, non-numeric,
-  missing, infinite or negative amount/quantity), in the order the pandas path tests them;
-  ``validate_input`` runs them all in one scan and raises the first failure (lowest file, then
+- ``rules`` are the error rules (missing id, unparsable, missing, future or out-of-range date,
+  non-numeric, missing, infinite or too large amount/quantity/price, zero prices, negative
+  amounts and cancellations) and the ``drop`` policies, in the order the pandas path applies
+  them: each check is true only on rows no earlier policy dropped; ``validate_input`` runs them
+  all in one scan, counts every drop by reason and raises the first failure (lowest file, then
   rule order) with the pandas path's message: file, column, row numbers within that file
-  (0-based data rows) and the offending values;
-- ``canonical_sql`` maps the columns (ids as stripped text, integral floats without ``.0``;
-  time as integer microseconds since the epoch ``ts_us``; missing category -> ``unknown``) and
-  keeps only customers of the population when a customers file defines it.
+  (0-based data rows), the offending values and the option that would handle it;
+- ``canonical_sql`` maps the kept lines (ids as stripped text, integral floats without ``.0``;
+  time as integer microseconds since the epoch ``ts_us``; missing category -> ``unknown``;
+  amount = unit price × quantity when a unit price is mapped), nets returns
+  (``seglab.data.sql_netting``) with ``returns=net``, and keeps only customers of the population
+  when a customers file defines it.
 
 Differences to the pandas path, by design: time is resolved to the microsecond (Spark's
 resolution); text dates without ``date_format`` are parsed as ISO 8601 (pandas infers a format

@@ -29,6 +29,8 @@ fractional days (``timedelta / 1 day``).
   frequent categories overall (ties broken by name), the rest pooled in ``cat_share_other``
   (present only when some category is pooled). No share columns when the data has a single
   category (e.g. all ``"unknown"``): they would be constant.
+- ``return_rate``, ``return_value_share``, ``cancellations``: only when the data has netted
+  cancellations and returns (``data.returns=net``; definitions in ``seglab.features.returns``).
 
 Customers without transactions (present in ``customers`` only): ``frequency``,
 ``monetary_*``, ``basket_size``, ``tenure_days``, ``spend_trend`` and all shares are 0;
