@@ -90,6 +90,12 @@ def test_excel_copy_reads_the_same_and_the_sheet_is_chosen(small_log, tmp_path):
     pd.testing.assert_frame_equal(data.transactions, csv.transactions)
     with pytest.raises(DataValidationError, match=r"has no sheet 'Sheet9'; sheets: \['Online Retail'\]"):
         load(tmp_path / "retail.xlsx", sheet="Sheet9")
+    frame = pd.read_excel(tmp_path / "retail.xlsx", dtype={"CustomerID": str}, engine="calamine")  # two halves
+    (tmp_path / "halves").mkdir()
+    cut = frame["InvoiceDate"] < pd.Timestamp("2011-06-01")
+    frame[cut].to_excel(tmp_path / "halves" / "a.xlsx", index=False)
+    frame[~cut].to_excel(tmp_path / "halves" / "b.xlsx", index=False)
+    assert_planted(load(tmp_path / "halves"), planted)
 
 
 def test_old_xls_files_are_read_too(tmp_path):

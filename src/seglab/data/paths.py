@@ -1,7 +1,7 @@
 """One input path may be a file, a directory or a glob: ``resolve_files`` lists the files.
 
-A directory means every data file under it (recursively; Parquet, or CSV/TSV, not both kinds
-mixed), a glob (``orders/2024-*.parquet``) every match; both in sorted path order, which is the
+A directory means every data file under it (recursively; Parquet, or CSV/TSV/Excel, not Parquet
+and the others mixed), a glob (``orders/2024-*.parquet``) every match; both in sorted path order, which is the
 order of the rows ("first appearance" of a customer, the row numbers in error messages are per
 file). Hidden files, Spark/Hadoop markers (``_SUCCESS``, ``.crc``) and Parquet files without rows
 (Spark writes one per empty partition) are skipped, so a folder written by Spark reads as is.
@@ -15,7 +15,7 @@ from pathlib import Path
 from seglab.errors import DataValidationError
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
-TEXT_SUFFIXES = (".csv", ".tsv", ".tab", ".txt")
+TEXT_SUFFIXES = (".csv", ".tsv", ".tab", ".txt", ".xlsx", ".xlsm", ".xls")  # text and spreadsheets (read_frame)
 _COMPRESSED = (".gz", ".bz2", ".zip", ".xz")
 
 
