@@ -144,7 +144,9 @@ class OlistSource(DataSource):
         spec = LineSpec(customer_id="person", timestamp="order_purchase_timestamp", amount="amount",
                         quantity="quantity", category="category", invoice="order_id", item="product_id",
                         returns=self.returns)
-        parsed = parse_lines(lines.reset_index(drop=True), f["items"], spec, meta)
+        # rows in messages are those of the item lines joined with their orders, not of one file
+        joined = f"{f['items']} joined with {Path(f['orders']).name}"
+        parsed = parse_lines(lines.reset_index(drop=True), joined, spec, meta)
         parsed, n_dup = drop_exact_duplicates(parsed)
         record(meta, "transactions_duplicates_dropped", n_dup)
         tx, returns = settle_returns(parsed, spec, meta)
