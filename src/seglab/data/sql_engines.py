@@ -141,10 +141,13 @@ class SparkRunner:
 
     def __init__(self, master: str = "local[*]", driver_memory: str = "2g", temp_dir: str | None = None, session=None):
         self.spark = session if session is not None else spark_session(master, driver_memory)
-        self.temp_dir = tempfile.mkdtemp(prefix="seglab-spark-", dir=temp_dir)
+        self._temp_root = temp_dir
+        self.temp_dir: str | None = None  # made on first use: a session that only reads leaves nothing behind
         self._n = 0
 
     def _tmp(self) -> str:
+        if self.temp_dir is None:
+            self.temp_dir = tempfile.mkdtemp(prefix="seglab-spark-", dir=self._temp_root)
         self._n += 1
         return os.path.join(self.temp_dir, f"t{self._n}")
 
@@ -200,7 +203,8 @@ class SparkRunner:
         return pd.read_parquet(path)
 
     def close(self) -> None:
-        shutil.rmtree(self.temp_dir, ignore_errors=True)
+        if self.temp_dir is not None:
+            shutil.rmtree(self.temp_dir, ignore_errors=True)
 
 
 def _arrow_type(spark_type) -> pa.DataType:

@@ -121,7 +121,9 @@ class RunFiles:
 
     def __init__(self, tracking_uri: str, cache_dir: str | Path | None = None) -> None:
         self.client = MlflowClient(tracking_uri=tracking_uri)
-        self._cache = Path(cache_dir) if cache_dir else Path(tempfile.mkdtemp(prefix="seglab-report-"))
+        # a TemporaryDirectory removes itself when this object goes away (downloads are a cache)
+        self._tmp = None if cache_dir else tempfile.TemporaryDirectory(prefix="seglab-report-")
+        self._cache = Path(cache_dir) if cache_dir else Path(self._tmp.name)
 
     def path(self, run: Mapping[str, object], name: str) -> Path | None:
         run_dir = run.get(TAG + "seglab.run_dir")
