@@ -30,7 +30,7 @@ def main() -> None:
     cls = IDEC if model == "idec" else DEC
     # noise 0: no input corruption, whose random masks would differ between one process drawing
     # a batch's masks and two processes drawing half each; what remains is the mechanism
-    m = cls(n_clusters=4, hidden_dims=[16, 8], latent_dim=3, batch_size=64, max_epochs=15, patience=5, n_init=5,
+    m = cls.from_config(n_clusters=4, hidden_dims=[16, 8], latent_dim=3, batch_size=64, max_epochs=15, patience=5, n_init=5,
             noise=0.0, update_interval=10, cluster_max_epochs=5, num_threads=1, random_state=3,
             trainer_kwargs=trainer).fit(X)
     if is_rank_zero():

@@ -8,7 +8,7 @@ import torch
 from sklearn.base import clone
 
 from seglab.models.ae_kmeans import AEKMeans
-from seglab.models.augment import augment_images, check_augment
+from seglab.models.augment import AffineJitter, augment_images, check_augment
 from seglab.models.autoencoder import make_lr_scheduler
 from seglab.models.dec import DEC, IDEC
 
@@ -67,14 +67,14 @@ def test_models_fit_with_schedule_and_augmentation(cls, images):
     kw = dict(TINY, lr_schedule="cosine", augment="affine", image_shape=(4, 4))
     if cls is not AEKMeans:
         kw.update(cluster_augment=True, update_interval=2, cluster_max_epochs=1)
-    m = cls(n_clusters=2, random_state=0, **kw).fit(images)
+    m = cls.from_config(n_clusters=2, random_state=0, **kw).fit(images)
     assert m.labels_.shape == (64,)
     params = clone(m).get_params()
-    assert params["lr_schedule"] == "cosine" and params["augment"] == "affine"
-    again = cls(n_clusters=2, random_state=0, **kw).fit(images)
+    assert params["pretraining__lr_schedule"] == "cosine" and params["augment"] == AffineJitter(image_shape=(4, 4))
+    again = cls.from_config(n_clusters=2, random_state=0, **kw).fit(images)
     np.testing.assert_array_equal(m.labels_, again.labels_)  # augmentation is seeded
 
 
 def test_cluster_augment_needs_image_shape(images):
     with pytest.raises(ValueError, match="image_shape"):
-        DEC(n_clusters=2, cluster_augment=True, update_interval=2, cluster_max_epochs=1, **TINY).fit(images)
+        DEC.from_config(n_clusters=2, cluster_augment=True, update_interval=2, cluster_max_epochs=1, **TINY).fit(images)

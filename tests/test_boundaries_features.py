@@ -236,16 +236,15 @@ def test_customer_without_transactions_is_as_lapsed_as_the_window():
 
 
 @pytest.mark.parametrize("opts,message", [
-    ({"top_categories": -1}, "features.build.top_categories must be an integer >= 0, got -1"),
-    ({"max_category_levels": 0}, "features.build.max_category_levels must be an integer >= 1, got 0"),
-    ({"trend_window_days": 0}, "features.build.trend_window_days must be a number > 0, got 0"),
-    ({"max_unique_share": 0}, "features.build.max_unique_share must be in (0, 1], got 0"),
-    ({"category_weight": "spend"}, "features.build.category_weight must be 'count' or 'amount', got 'spend'"),
-    ({"attributes": "maybe"},
-     "features.build.attributes: unknown value 'maybe'; choose one of auto, cluster, profile, none"),
-    ({"include_attributes": "yes"}, "features.build.include_attributes must be true, false or null, got 'yes'"),
-    ({"include_attributes": True, "attributes": "none"},
-     "features.build: include_attributes=true contradicts attributes=none; set only attributes"),
+    ({"top_categories": -1}, "features.build.top_categories=-1: an integer >= 0"),
+    ({"max_category_levels": 0}, "features.build.max_category_levels=0: an integer >= 1"),
+    ({"trend_window_days": 0}, "features.build.trend_window_days=0: a number > 0"),
+    ({"max_unique_share": 0}, "features.build.max_unique_share=0: a number in (0, 1]"),
+    ({"category_weight": "spend"}, "features.build.category_weight=spend: one of count, amount"),
+    ({"attributes": "maybe"}, "features.build.attributes=maybe: one of auto, cluster, profile, none"),
+    ({"top_categories": True}, "features.build.top_categories=true: an integer >= 0"),
+    ({"top_categories": -1, "category_weight": "spend"},
+     "features.build.top_categories=-1: an integer >= 0; features.build.category_weight=spend: one of count, amount"),
 ])
 def test_option_errors_word_for_word(opts, message):
     with pytest.raises(ConfigError) as err:

@@ -42,9 +42,9 @@ def fitted(request):
     X = Preprocessor(random_state=seed).fit_transform(build_features(data))
     y = np.asarray(data.truth)
     kw = dict(n_clusters=5, noise=0.2, num_threads=1, random_state=seed, trainer_kwargs=TRAINER)
-    ae = AEKMeans(**kw).fit(X)
-    dec = DEC(**kw).fit(X, init_from=ae)
-    idec = IDEC(**kw, cluster_optimizer="adam", cluster_lr=1e-3).fit(X, init_from=ae)
+    ae = AEKMeans.from_config(**kw).fit(X)
+    dec = DEC.from_config(**kw).fit(X, init_from=ae)
+    idec = IDEC.from_config(**kw, cluster_optimizer="adam", cluster_lr=1e-3).fit(X, init_from=ae)
     return X, y, ae, dec, idec
 
 

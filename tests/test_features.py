@@ -135,7 +135,7 @@ def test_customer_table_only_and_no_features_error():
     df = build_features(data)  # auto: no transactions -> attributes are the clustering inputs
     assert list(df.columns) == ["x"] and list(df.index) == [3, 1, 2]
     assert df.attrs["features"]["attributes"] == "cluster" and df.attrs["features"]["profile_only"] == []
-    for opts in ({"attributes": "none"}, {"include_attributes": False}, {"attributes": "profile"}):
+    for opts in ({"attributes": "none"}, {"attributes": False}, {"attributes": "profile"}):
         with pytest.raises(ConfigError, match="no clustering features"):
             build_features(data, **opts)
 
@@ -159,10 +159,7 @@ ATTRS = ["age", "region=N", "region=S"]
         ({"attributes": "profile"}, "profile", ATTRS, ATTRS),
         ({"attributes": "cluster"}, "cluster", ATTRS, []),
         ({"attributes": "none"}, "none", [], []),
-        # the earlier boolean keeps its meaning
-        ({"include_attributes": True}, "cluster", ATTRS, []),
-        ({"include_attributes": False}, "none", [], []),
-        ({"include_attributes": True, "attributes": "profile"}, "profile", ATTRS, ATTRS),
+        ({"attributes": False}, "none", [], []),  # YAML's false
     ],
 )
 def test_attribute_modes(opts, mode, columns, profile_only):
@@ -185,9 +182,8 @@ def test_attribute_modes_without_transactions_in_use():
 @pytest.mark.parametrize(
     ("opts", "match"),
     [
-        ({"attributes": "maybe"}, "attributes: unknown value"),
-        ({"include_attributes": "yes"}, "include_attributes must be"),
-        ({"include_attributes": True, "attributes": "none"}, "contradicts"),
+        ({"attributes": "maybe"}, "attributes=maybe: one of auto, cluster, profile, none"),
+        ({"attributes": True}, "attributes=true: one of auto"),
     ],
 )
 def test_bad_attribute_options(opts, match):

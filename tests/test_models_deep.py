@@ -9,20 +9,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from sklearn.base import clone
 from sklearn.datasets import make_blobs
+from sklearn.exceptions import NotFittedError
 from sklearn.metrics import adjusted_rand_score
 
+from seglab.errors import ConfigError
 from seglab.models.ae_kmeans import AEKMeans
 from seglab.models.base import ClusterModel
 from seglab.models.dec import DEC, IDEC
 from seglab.models.losses import idec_loss, kl_divergence, soft_assignment, target_distribution
+from seglab.models.settings import Network
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 
-# Tiny, fast settings shared by the end-to-end tests.
+# Tiny, fast settings shared by the end-to-end tests (flat config keys: ``from_config``).
 FAST = dict(hidden_dims=[16, 8], latent_dim=2, batch_size=64, max_epochs=30, patience=5,
             n_init=5, num_threads=1, trainer_kwargs={"accelerator": "cpu"})
 DEC_FAST = dict(FAST, update_interval=5, cluster_max_epochs=5)
@@ -88,8 +90,8 @@ def test_idec_loss_is_mse_plus_gamma_kl():
 def test_fit_recovers_blobs(cls, blobs):
     X, y = blobs
     kw = FAST if cls is AEKMeans else DEC_FAST
-    m = cls(n_clusters=3, random_state=0, **kw).fit(X)
-    assert isinstance(m, ClusterModel) and m.is_deep
+    m = cls.from_config(n_clusters=3, random_state=0, **kw).fit(X)
+    assert isinstance(m, ClusterModel) and m.has_embedding and m.uses_lightning
     assert adjusted_rand_score(y, m.labels_) > 0.9
     assert m.cluster_centers_.shape == (3, 2)
     assert m.transform(X).shape == (len(X), 2)
@@ -107,15 +109,15 @@ def test_fit_recovers_blobs(cls, blobs):
 
 def test_same_seed_same_labels(blobs):
     X, _ = blobs
-    a = DEC(n_clusters=3, random_state=7, **DEC_FAST).fit(X)
-    b = DEC(n_clusters=3, random_state=7, **DEC_FAST).fit(X)
+    a = DEC.from_config(n_clusters=3, random_state=7, **DEC_FAST).fit(X)
+    b = DEC.from_config(n_clusters=3, random_state=7, **DEC_FAST).fit(X)
     np.testing.assert_array_equal(a.labels_, b.labels_)
     np.testing.assert_array_equal(a.transform(X), b.transform(X))
 
 
 def test_save_load_round_trip(blobs, tmp_path):
     X, _ = blobs
-    m = IDEC(n_clusters=3, random_state=0, **DEC_FAST).fit(X)
+    m = IDEC.from_config(n_clusters=3, random_state=0, **DEC_FAST).fit(X)
     path = m.save(tmp_path / "model.joblib")
     back = ClusterModel.load(path)
     assert type(back) is IDEC
@@ -131,7 +133,7 @@ def test_pickle_drops_live_trainer_objects(blobs):
         def __reduce__(self):
             raise TypeError("loggers hold connections")
 
-    m = AEKMeans(n_clusters=3, random_state=0, **{**FAST, "max_epochs": 2})
+    m = AEKMeans.from_config(n_clusters=3, random_state=0, **{**FAST, "max_epochs": 2})
     m.fit(X)
     m.trainer_kwargs = {"accelerator": "cpu", "logger": [NotPicklable()]}
     back = pickle.loads(pickle.dumps(m))
@@ -141,20 +143,20 @@ def test_pickle_drops_live_trainer_objects(blobs):
 
 def test_shared_pretraining_and_clone(blobs):
     X, _ = blobs
-    ae = AEKMeans(n_clusters=3, random_state=0, **FAST).fit(X)
-    dec = DEC(n_clusters=3, random_state=0, **DEC_FAST).fit(X, init_from=ae)
+    ae = AEKMeans.from_config(n_clusters=3, random_state=0, **FAST).fit(X)
+    dec = DEC.from_config(n_clusters=3, random_state=0, **DEC_FAST).fit(X, init_from=ae)
     assert dec.fit_report()["fit/pretrain_shared"] == 1.0
     np.testing.assert_array_equal(dec.init_labels_, ae.labels_)
     # the donor's weights are copied, not moved or changed
     assert ae.encoder_ is not dec.encoder_
     np.testing.assert_array_equal(ae.labels_, ae.predict(X))
-    assert clone(dec).get_params()["update_interval"] == 5
+    assert clone(dec).get_params()["clustering__update_interval"] == 5
 
 
 def test_layerwise_pretraining_runs(blobs):
     X, y = blobs
-    m = AEKMeans(n_clusters=3, random_state=0, pretrain="layerwise", noise=0.2, layerwise_epochs=3,
-                 **FAST).fit(X)
+    m = AEKMeans.from_config(n_clusters=3, random_state=0, pretrain="layerwise", noise=0.2, layerwise_epochs=3,
+                             **FAST).fit(X)
     report = m.fit_report()
     assert {"fit/pretrain_layer1_epochs", "fit/pretrain_layer3_epochs", "fit/pretrain_epochs"} <= set(report)
     assert adjusted_rand_score(y, m.labels_) > 0.8
@@ -173,33 +175,52 @@ def test_degenerate_solution_is_reported():
 def test_bad_input_is_rejected(blobs):
     X, _ = blobs
     with pytest.raises(ValueError, match="NaN"):
-        DEC(n_clusters=3, **DEC_FAST).fit(np.full((10, 3), np.nan))
-    m = AEKMeans(n_clusters=3, random_state=0, **{**FAST, "max_epochs": 1}).fit(X)
+        DEC.from_config(n_clusters=3, **DEC_FAST).fit(np.full((10, 3), np.nan))
+    m = AEKMeans.from_config(n_clusters=3, random_state=0, **{**FAST, "max_epochs": 1}).fit(X)
     with pytest.raises(ValueError, match="features"):
         m.predict(X[:, :2])
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):  # scikit-learn's error before a fit
         DEC().transform(X)
 
 
-@pytest.mark.parametrize("name", ["ae_kmeans", "dec", "idec", "n2d", "dec_paper", "idec_paper"])
-def test_model_configs_instantiate(name):
-    cfg = OmegaConf.load(CONF / "model" / f"{name}.yaml")
-    root = OmegaConf.create({"n_clusters": 4, "seed": 3, "trainer": OmegaConf.load(CONF / "trainer" / "cpu.yaml"),
-                             "model": cfg})
-    model = instantiate(root.model)
+@pytest.mark.parametrize("name", ["ae_kmeans", "dec", "idec", "n2d", "dec_paper", "idec_paper", "multimodal"])
+def test_model_configs_build(name, tmp_path):
+    from hydra import compose, initialize_config_dir
+
+    from seglab.train import build_model
+
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):  # *_paper.yaml inherit through defaults
+        root = compose("config", overrides=[f"model={name}", "n_clusters=4", "seed=3", f"log_dir={tmp_path}"])
+    model = build_model(root, dict(root.trainer))
     assert model.n_clusters == 4 and model.random_state == 3
-    assert isinstance(model.hidden_dims, list) and isinstance(model.trainer_kwargs, dict)
-    assert model.trainer_kwargs["accelerator"] == "cpu"
+    net = model.network
+    assert isinstance(getattr(net, "hidden_dims", None) or net.tab_hidden_dims, list)
+    assert isinstance(model.trainer_kwargs, dict) and model.trainer_kwargs["accelerator"] == "cpu"
+    # every key of the file reached the model, under its settings object
+    flat = {k: v for k, v in OmegaConf.to_container(root.model, resolve=True).items()
+            if not k.startswith("_") and k not in ("n_clusters", "random_state", "trainer_kwargs", "augment",
+                                                   "image_shape")}
+    found = {**model.get_params(deep=False), **{k.split("__")[1]: v for k, v in model.get_params().items() if "__" in k}}
+    found["clustering"] = found.get("method", found.get("clustering"))  # multimodal: clustering -> method
+    assert {k: found[k] for k in flat} == flat
+    if name.endswith("_paper"):
+        assert net.dims() == ([500, 500, 2000], 10)
 
 
 def test_paper_preset_builds_d_500_500_2000_10():
     from seglab.models.autoencoder import build_mlp_autoencoder
 
-    hidden, latent = DEC(preset="paper")._architecture()
+    hidden, latent = Network(preset="paper").dims()
     enc, dec = build_mlp_autoencoder(256, hidden, latent)
     widths = [m.out_features for m in enc if isinstance(m, torch.nn.Linear)]
     assert widths == [500, 500, 2000, 10]
     assert [m.out_features for m in dec if isinstance(m, torch.nn.Linear)] == [2000, 500, 500, 256]
+    assert Network().dims() == ([64, 32], 10) and Network(latent_dim=3).dims() == ([64, 32], 3)
+    # a preset never silently overrides widths given beside it
+    with pytest.raises(ConfigError, match="preset='paper' sets hidden_dims and latent_dim itself"):
+        Network(preset="paper", hidden_dims=[64, 32]).dims()
+    with pytest.raises(ConfigError, match="latent_dim"):
+        DEC.from_config(preset="paper", latent_dim=5).fit(np.zeros((10, 3), np.float32))
 
 
 def test_n2d_fits_blobs_and_round_trips(blobs, tmp_path):
@@ -207,9 +228,9 @@ def test_n2d_fits_blobs_and_round_trips(blobs, tmp_path):
     from seglab.models.n2d import N2D
 
     X, y = blobs
-    ae = AEKMeans(n_clusters=3, random_state=0, **FAST).fit(X)
+    ae = AEKMeans.from_config(n_clusters=3, random_state=0, **FAST).fit(X)
     kw = {k: v for k, v in FAST.items() if k != "n_init"}
-    m = N2D(n_clusters=3, random_state=0, umap_neighbors=15, **kw).fit(X, init_from=ae)
+    m = N2D.from_config(n_clusters=3, random_state=0, umap_neighbors=15, **kw).fit(X, init_from=ae)
     assert adjusted_rand_score(y, m.labels_) > 0.9
     assert m.cluster_centers_.shape == (3, 3)  # umap_dim defaults to n_clusters
     proba = m.predict_proba(X[:50])

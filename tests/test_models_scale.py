@@ -64,8 +64,8 @@ def test_pretraining_stops_at_the_step_budget(blobs):
 
 def test_a_step_budget_that_does_not_bind_changes_nothing(blobs):
     X, _ = blobs
-    a = AEKMeans(n_clusters=3, random_state=0, **FAST).fit(X)
-    b = AEKMeans(n_clusters=3, random_state=0, pretrain_steps=10_000, **FAST).fit(X)
+    a = AEKMeans.from_config(n_clusters=3, random_state=0, **FAST).fit(X)
+    b = AEKMeans.from_config(n_clusters=3, random_state=0, pretrain_steps=10_000, **FAST).fit(X)
     np.testing.assert_array_equal(a.transform(X), b.transform(X))
 
 
@@ -103,12 +103,12 @@ def test_cluster_means_handles_an_empty_label():
 
 def test_input_start_is_kmeans_on_the_features_with_latent_centres(blobs):
     X, y = blobs
-    m = DEC(n_clusters=3, random_state=0, init="input", update_interval=5, cluster_max_epochs=3, **FAST).fit(X)
+    m = DEC.from_config(n_clusters=3, random_state=0, init="input", update_interval=5, cluster_max_epochs=3, **FAST).fit(X)
     exact = KMeans(3, n_init=5, random_state=0).fit(X)
     np.testing.assert_array_equal(m.init_labels_, exact.labels_)
     assert adjusted_rand_score(y, m.labels_) > 0.9
-    with pytest.raises(ConfigError, match="init must be one of"):
-        DEC(n_clusters=3, init="pixels", **FAST).fit(X)
+    with pytest.raises(ConfigError, match="'init' parameter of SelfTraining must be a str among"):
+        DEC.from_config(n_clusters=3, init="pixels", **FAST).fit(X)
 
 
 # --- clustering phase ------------------------------------------------------------------------------
@@ -127,21 +127,21 @@ def test_streaming_target_equals_the_full_computation():
 
 def test_stopping_test_spans_a_full_pass(blobs):
     X, _ = blobs  # 400 rows / batch 32 = 13 steps per pass; updates every 4 steps
-    m = DEC(n_clusters=3, random_state=0, update_interval=4, tol=0.0, cluster_max_epochs=4, **FAST).fit(X)
+    m = DEC.from_config(n_clusters=3, random_state=0, update_interval=4, tol=0.0, cluster_max_epochs=4, **FAST).fit(X)
     tests = [h["step"] for h in m.cluster_history_ if not np.isnan(h["delta_label"])]
     updates = [h["step"] for h in m.cluster_history_]
     assert updates[:5] == [0, 4, 8, 12, 16]
     assert tests[0] == 16  # the first update 13 or more steps after the first one
     assert all(b - a >= 13 for a, b in zip(tests, tests[1:], strict=False))
     # with an interval longer than a pass every update is a test (the paper's rule)
-    m2 = DEC(n_clusters=3, random_state=0, update_interval=20, tol=0.0, cluster_max_epochs=3, **FAST).fit(X)
+    m2 = DEC.from_config(n_clusters=3, random_state=0, update_interval=20, tol=0.0, cluster_max_epochs=3, **FAST).fit(X)
     assert all(not np.isnan(h["delta_label"]) for h in m2.cluster_history_[1:])
 
 
 @pytest.mark.parametrize("cls", [DEC, IDEC])
 def test_clustering_phase_on_a_sample_labels_every_row(cls, blobs):
     X, y = blobs
-    m = cls(n_clusters=3, random_state=0, init="input", cluster_sample_size=150, update_interval=3,
+    m = cls.from_config(n_clusters=3, random_state=0, init="input", cluster_sample_size=150, update_interval=3,
             cluster_max_epochs=3, **FAST).fit(X)
     report = m.fit_report()
     assert report["fit/cluster_rows"] == 150
@@ -155,7 +155,7 @@ def test_clustering_phase_on_a_sample_labels_every_row(cls, blobs):
 def test_bad_clustering_budgets_give_a_clear_error(bad, blobs):
     X, _ = blobs
     with pytest.raises(ConfigError, match=next(iter(bad))):
-        DEC(n_clusters=3, random_state=0, **{**FAST, "max_epochs": 1}, **bad).fit(X)
+        DEC.from_config(n_clusters=3, random_state=0, **{**FAST, "max_epochs": 1}, **bad).fit(X)
 
 
 # --- batches -----------------------------------------------------------------------------------

@@ -95,7 +95,7 @@ def test_interrupted_passes_through_lightning_fit(tmp_path):
     EpochCheckpoint.on_train_epoch_end = interrupt
     try:
         with pytest.raises(Interrupted), interruptible():
-            AEKMeans(n_clusters=2, max_epochs=3, n_init=1).fit(X, checkpoint_dir=tmp_path)
+            AEKMeans.from_config(n_clusters=2, max_epochs=3, n_init=1).fit(X, checkpoint_dir=tmp_path)
     finally:
         EpochCheckpoint.on_train_epoch_end = original
     assert signal.getsignal(signal.SIGINT) is before  # not left ignored, as Lightning leaves it after Ctrl+C
@@ -106,7 +106,7 @@ def test_non_finite_loss_stops_the_fit_with_a_clear_error():
 
     X = np.random.default_rng(0).normal(size=(100, 3)).astype(np.float32) * 1e30  # squares overflow float32
     with pytest.raises(TrainingDiverged, match=r"pretrain: the training loss became NaN or infinite"):
-        AEKMeans(n_clusters=2, max_epochs=2, n_init=1, patience=None).fit(X)
+        AEKMeans.from_config(n_clusters=2, max_epochs=2, n_init=1, patience=None).fit(X)
 
 
 def test_collapsed_clustering_is_an_error():
@@ -238,11 +238,18 @@ def test_second_run_into_a_run_dir_is_refused_and_the_first_left_intact(store, t
     assert "metrics.json" in artifacts and not {"segments.parquet", "run.json", "checkpoints"} & artifacts
 
 
-def test_a_failing_run_is_failed_everywhere_and_uploads_nothing(store, tmp_path):
+def test_a_failing_run_is_failed_everywhere_and_uploads_nothing(store, tmp_path, monkeypatch):
     from seglab.train import run
 
     uri, log_dir = store
-    cfg = compose_cfg(log_dir, "model=kmeans", "n_clusters=1")  # one segment: a collapsed clustering
+    from seglab.models.kmeans import KMeansModel
+
+    def collapsed_fit(self, X, y=None):  # every customer in one segment, as a diverged model ends
+        self.labels_ = np.zeros(len(X), dtype=int)
+        return self
+
+    monkeypatch.setattr(KMeansModel, "fit", collapsed_fit)
+    cfg = compose_cfg(log_dir, "model=kmeans")
     with pytest.raises(ClusteringCollapsed):
         run(cfg, run_dir=tmp_path / "run")
     marker = rundir.read_marker(tmp_path / "run")

@@ -32,7 +32,7 @@ def _model(**kw):
     args = dict(n_clusters=3, feature_names=NAMES, tab_hidden_dims=(16, 8), text_hidden_dims=(8, 4), latent_dim=3,
                 max_epochs=15, cluster_max_epochs=3, batch_size=64, n_init=5, num_threads=1, random_state=0)
     args.update(kw)
-    return MultimodalDEC(**args)
+    return MultimodalDEC.from_config(**args)
 
 
 def test_split_by_prefix():
@@ -82,7 +82,7 @@ def test_modality_weights():
 def test_fit_predict_protocol(clustering, tmp_path):
     X, seg, _ = _data()
     model = _model(clustering=clustering).fit(X)
-    assert isinstance(model, ClusterModel) and model.is_deep
+    assert isinstance(model, ClusterModel) and model.has_embedding and model.uses_lightning
     assert model.labels_.shape == (len(X),) and set(model.labels_) <= {0, 1, 2}
     proba = model.predict_proba(X)
     np.testing.assert_allclose(proba.sum(1), 1.0, atol=1e-6)

@@ -6,7 +6,9 @@ the column and example rows at fault, so the fix is obvious from the message alo
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterable, Sequence
+from types import ModuleType
 
 
 class SeglabError(Exception):
@@ -15,6 +17,15 @@ class SeglabError(Exception):
 
 class ConfigError(SeglabError):
     """A configuration value is invalid or inconsistent."""
+
+
+def require_extra(module: str, extra: str, purpose: str) -> ModuleType:
+    """Import an optional package, or raise a `SeglabError` naming the seglab extra that installs it
+    (``purpose`` says what needs it: ``"model=n2d"``)."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise SeglabError(f'{purpose} needs the optional package {module!r}: pip install "seglab[{extra}]"') from None
 
 
 class DataValidationError(SeglabError):

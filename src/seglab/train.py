@@ -43,21 +43,28 @@ class RunResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def model_class(cfg: DictConfig) -> type:
+    """The class ``cfg.model._target_`` names."""
+    return get_class(cfg.model._target_)
+
+
 def model_parameters(cfg: DictConfig) -> set[str]:
-    """Constructor parameter names of ``cfg.model``'s class (what optional wiring it accepts)."""
-    return set(inspect.signature(get_class(cfg.model._target_)).parameters)
+    """The config keys ``cfg.model``'s class accepts (what optional wiring it takes)."""
+    cls = model_class(cfg)
+    return cls.config_keys() if hasattr(cls, "config_keys") else set(inspect.signature(cls).parameters)
 
 
 def build_model(cfg: DictConfig, trainer_kwargs: dict[str, Any], feature_names: list[str] | None = None):
-    """Instantiate ``cfg.model``; deep models (those taking ``trainer_kwargs``) get the trainer, and
-    models that split inputs by name (the multimodal autoencoder) get the feature names."""
-    params = model_parameters(cfg)
-    extra: dict[str, Any] = {}
-    if "trainer_kwargs" in params:
-        extra["trainer_kwargs"] = trainer_kwargs
-    if "feature_names" in params and feature_names is not None:
-        extra["feature_names"] = list(feature_names)
-    return instantiate(cfg.model, **extra, _convert_="all")
+    """The model of ``cfg.model``, built from its flat keys (``from_config``: a deep model files them
+    under its settings objects); models trained by Lightning (``uses_lightning``) get the trainer,
+    and models that split inputs by name (the multimodal autoencoder) get the feature names."""
+    cls = model_class(cfg)
+    keys = {k: v for k, v in OmegaConf.to_container(cfg.model, resolve=True).items() if not k.startswith("_")}
+    if getattr(cls, "uses_lightning", False):
+        keys["trainer_kwargs"] = trainer_kwargs
+    if "feature_names" in model_parameters(cfg) and feature_names is not None:
+        keys["feature_names"] = list(feature_names)
+    return cls.from_config(**keys) if hasattr(cls, "from_config") else instantiate(cfg.model, **keys, _convert_="all")
 
 
 def lightning_loggers(cfg: DictConfig, run_dir: Path, tracker) -> list:
@@ -182,22 +189,25 @@ def run_tags(cfg: DictConfig, run_dir: Path) -> dict[str, str]:
     """The tracker run's tags: where its files are, what it ran, the command and sweep."""
     return {"seglab.run_dir": str(run_dir), "seglab.dataset": cfg.data.name,
             "seglab.model": cfg.model._target_, "seglab.command": " ".join(sys.argv),
-            "seglab.model_kind": "deep" if "trainer_kwargs" in model_parameters(cfg) else "classical",
+            "seglab.model_kind": "deep" if getattr(model_class(cfg), "uses_lightning", False) else "classical",
             **hydra_tags()}
 
 
 def run(cfg: DictConfig, run_dir: str | Path | None = None) -> RunResult:
     """Train and evaluate one configuration; see the module docstring for what it writes.
 
-    The run dir is claimed (new; refused when it holds another run; ``resume=RUN_DIR`` continues
+    The config is checked first (`seglab.config.check_config`: every bad value in one
+    `ConfigError`). The run dir is claimed (new; refused when it holds another run; ``resume=RUN_DIR`` continues
     an interrupted run with its saved config) and the tracker run opened before the data is read,
     so every ending leaves a true status (`seglab.lifecycle`). SIGINT/SIGTERM raise
     `seglab.guards.Interrupted` meanwhile.
     """
+    from seglab.config import check_config
     from seglab.guards import interruptible
     from seglab.lifecycle import ActiveRun
     from seglab.rundir import resolve_run_dir
 
+    check_config(cfg)  # every bad value, before a run dir, a tracker run or any data
     run_dir = resolve_run_dir(cfg, run_dir)
     with interruptible():
         active = ActiveRun(cfg, run_dir, tags=lambda c: run_tags(c, run_dir), rank_zero=is_rank_zero())
@@ -271,7 +281,7 @@ def _run(cfg: DictConfig, run_dir: Path, active) -> RunResult:
     labels = np.asarray(model.labels_, dtype=int)
     check_not_collapsed(labels, cfg.model._target_.rsplit(".", 1)[-1])
     proba = np.asarray(model.predict_proba(X)) if hasattr(model, "predict_proba") else None
-    latent = model.transform(X) if getattr(model, "is_deep", False) else None
+    latent = model.transform(X) if getattr(model, "has_embedding", False) else None
 
     t0 = time.perf_counter()
     active.stage("evaluate")
@@ -302,8 +312,7 @@ def _run(cfg: DictConfig, run_dir: Path, active) -> RunResult:
         profiles=OmegaConf.to_container(cfg.profiles, resolve=True),
         explain=OmegaConf.to_container(cfg.explain, resolve=True), random_state=cfg.seed))
     # refits for stability: the same model with other seeds, trained without the run's loggers
-    quiet = {"trainer_kwargs": trainer_kwargs_quiet(cfg, run_dir)} if "trainer_kwargs" in model_parameters(cfg) \
-        else {}
+    quiet = {"trainer_kwargs": trainer_kwargs_quiet(cfg, run_dir)} if getattr(model, "uses_lightning", False) else {}
     metrics.update(write_stability_reports(
         run_dir, model, X, labels, data=data, preprocessor=preprocessor, features=features,
         build_features=partial(customer_features, cfg), refit_params=quiet, random_state=cfg.seed,

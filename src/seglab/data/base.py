@@ -23,6 +23,12 @@ class DataSource(ABC):
     def load(self) -> CustomerData:
         """Read (or generate) the data and return it in canonical, validated form."""
 
+    def check(self) -> None:
+        """Check the arguments together without reading anything (`seglab.config.check_config`
+        calls it before a run reads data); each argument alone is checked against the class's
+        ``_parameter_constraints`` and annotations. Sources with rules across arguments override it."""
+        return None
+
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
         return f"{type(self).__name__}({args})"

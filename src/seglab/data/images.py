@@ -6,7 +6,8 @@ deep-clustering benchmarks that the published DEC/IDEC tables report (ACC, NMI).
 
 - ``usps``: USPS handwritten digits, HDF5 with ``train/data``, ``train/target``,
   ``test/data``, ``test/target`` (16x16 in [0, 1]); ``split: all`` concatenates train then
-  test (9,298 x 256), as the DEC/IDEC papers do.
+  test (9,298 x 256), as the DEC/IDEC papers do. Reading HDF5 needs the ``images`` extra
+  (``pip install "seglab[images]"``, h5py).
 - ``digits``: scikit-learn's bundled 8x8 digits (1,797 x 64, pixel values 0-16 divided by 16
   when ``normalize``); needs no files.
 """
@@ -19,7 +20,7 @@ import pandas as pd
 from seglab.data.base import DataSource
 from seglab.data.schema import CustomerData
 from seglab.data.validate import check_file, validate_customer_data
-from seglab.errors import ConfigError, DataValidationError
+from seglab.errors import ConfigError, DataValidationError, require_extra
 
 
 def _pixel_data(name: str, X: np.ndarray, y: np.ndarray, meta: dict) -> CustomerData:
@@ -50,7 +51,7 @@ class USPSSource(DataSource):
     def load(self) -> CustomerData:
         if self.split not in ("all", "train", "test"):
             raise ConfigError(f"data.split must be all, train or test; got {self.split!r}")
-        import h5py
+        h5py = require_extra("h5py", "images", "data=usps (an HDF5 file)")
 
         p = check_file(self.path, "USPS file")
         parts = ["train", "test"] if self.split == "all" else [self.split]

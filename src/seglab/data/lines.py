@@ -46,7 +46,8 @@ from seglab.errors import ConfigError, DataValidationError
 
 #: |amount| above this is an error: float64 loses cents beyond ~9e15 and sums could overflow
 MAX_AMOUNT = 1e15
-_POLICIES = {"missing_customer": ("error", "drop"), "returns": ("error", "drop", "net"),
+#: The line policies and their values (``data.<policy>``).
+POLICIES = {"missing_customer": ("error", "drop"), "returns": ("error", "drop", "net"),
              "nonpositive_price": ("error", "drop"), "future_dates": ("error", "drop")}
 
 
@@ -72,7 +73,7 @@ class LineSpec:
     reference_date: str | None = None
 
     def __post_init__(self) -> None:
-        for key, allowed in _POLICIES.items():
+        for key, allowed in POLICIES.items():
             value = str(getattr(self, key)).lower()
             if value not in allowed:
                 raise ConfigError(f"data.{key} must be one of {', '.join(allowed)}, got {getattr(self, key)!r}")

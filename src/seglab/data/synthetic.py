@@ -55,10 +55,12 @@ about 27 per customer.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 
+from seglab.config.constraints import Date, Integral, Interval, ListOf, Real
 from seglab.data.base import DataSource
 from seglab.data.schema import CustomerData
 from seglab.data.synthetic_text import synthetic_reviews
@@ -162,6 +164,21 @@ class SyntheticSource(DataSource):
             at ``end_date``).
     """
 
+    #: Each argument's allowed values (checked before anything is generated; `check` the combinations).
+    _parameter_constraints: ClassVar[dict] = {
+        "n_customers": [Interval(Integral, 1, None, closed="left")],
+        "n_segments": [Interval(Integral, 1, None, closed="left")],
+        "seed": [Interval(Integral, 0, None, closed="left")],
+        "start_date": [Date()],
+        "end_date": [Date()],
+        "review_prob": [Interval(Real, 0, 1, closed="both")],
+        "noise": [Interval(Real, 0, None, closed="left")],
+        "missing_age_rate": [Interval(Real, 0, 1, closed="both")],
+        "weights": [ListOf(Interval(Real, 0, None, closed="left")), None],
+        "review_corpus": [str, ListOf(str), None],
+        "holdout_days": [Interval(Real, 0, None, closed="left")],
+    }
+
     def __init__(
         self,
         name: str = "synthetic",
@@ -235,7 +252,7 @@ class SyntheticSource(DataSource):
         """``(customers, transactions, reviews, truth)`` per block of ``BLOCK_CUSTOMERS``
         customers, in customer order (ids continue across blocks; truth indexed 0..n-1 of the
         block). Peak memory is one block's, whatever ``n_customers`` is."""
-        self._check()
+        self.check()
         corpus = None
         if self.review_corpus:
             from seglab.data.review_corpus import sentence_pools
@@ -249,7 +266,7 @@ class SyntheticSource(DataSource):
                 yield self._block(rng, n, lo, corpus)
                 bar.update(n)
 
-    def _check(self) -> None:
+    def check(self) -> None:
         N, K = self.n_customers, self.n_segments
         if K < 1:
             raise ConfigError(f"data.n_segments must be >= 1, got {K}")

@@ -32,13 +32,15 @@ always leaves Parquet on disk (needs the ``scale`` extra, i.e. DuckDB).
 from __future__ import annotations
 
 import logging
+from typing import ClassVar
 
 import pandas as pd
 
+from seglab.config.constraints import Choice, Integral, Interval
 from seglab.data.base import DataSource, as_list
 from seglab.data.dates import future_limit
 from seglab.data.lazy import open_parquet_transactions, read_transactions_pandas
-from seglab.data.lines import LineSpec
+from seglab.data.lines import POLICIES, LineSpec
 from seglab.data.matching import check_overlap
 from seglab.data.paths import is_parquet, resolve_files
 from seglab.data.read import parquet_metadata, read_frame
@@ -101,6 +103,15 @@ class TransactionsSource(DataSource):
         duckdb: options of the DuckDB connection that checks on-disk files (``threads``,
             ``memory_limit``, ``temp_dir``).
     """
+
+    #: Allowed values of the arguments that are not column names (`seglab.config.check_config`).
+    _parameter_constraints: ClassVar[dict] = {
+        **{policy: [Choice(*allowed)] for policy, allowed in POLICIES.items()},
+        "in_memory": [Choice("auto", "true", "false"), "boolean"],
+        "lazy_rows": [Interval(Integral, 1, None, closed="left")],
+        "date_unit": [Choice("s", "ms", "us", "ns"), None],
+        "sheet": [str, Interval(Integral, 0, None, closed="left"), None],
+    }
 
     def __init__(
         self,
@@ -208,19 +219,28 @@ class TransactionsSource(DataSource):
             return False
         return True
 
-    def load(self) -> CustomerData:
-        if not self.path:
-            raise ConfigError(
-                "data.path is required for the transactions source (data.path=/path/to/file.csv)"
-            )
-        meta: dict = {"path": str(self.path)}
-        files = resolve_files(self.path, "transactions file")
-        spec = LineSpec(customer_id=self.customer_id, timestamp=self.timestamp, amount=self.amount,
+    def line_spec(self) -> LineSpec:
+        """Which column is which and the line policies (`LineSpec` checks them as it is built)."""
+        return LineSpec(customer_id=self.customer_id, timestamp=self.timestamp, amount=self.amount,
                         quantity=self.quantity, category=self.category, date_format=self.date_format,
                         date_unit=self.date_unit, unit_price=self.unit_price, invoice=self.invoice, item=self.item,
                         cancel_prefix=self.cancel_prefix, missing_customer=self.missing_customer,
                         returns=self.returns, nonpositive_price=self.nonpositive_price,
                         future_dates=self.future_dates, reference_date=self.reference_date)
+
+    def check(self) -> None:
+        """The arguments together, before anything is read (see `DataSource.check`)."""
+        if not self.path:
+            raise ConfigError(
+                "data.path is required for the transactions source (data.path=/path/to/file.csv)"
+            )
+        self.line_spec()
+
+    def load(self) -> CustomerData:
+        self.check()
+        meta: dict = {"path": str(self.path)}
+        files = resolve_files(self.path, "transactions file")
+        spec = self.line_spec()
         read_options = dict(sep=self.sep, encoding=self.encoding, decimal=self.decimal, sheet=self.sheet)
         lazy = self._stay_on_disk(files)
         if len(files) > 1:

@@ -66,8 +66,7 @@ segments (then consider fewer levels or a custom weighting).
 
 Profile-only columns are listed in ``df.attrs["features"]["profile_only"]``; ``Preprocessor``
 leaves them out of the model matrix (and reports them), so the same frame gives profiles with
-every column and a model matrix without them. ``include_attributes`` (the earlier boolean) is
-still accepted: ``false`` = ``none``, ``true`` = ``cluster`` (its old meaning).
+every column and a model matrix without them.
 
 Encoding: numeric columns pass through as float (NaN kept for the imputer); booleans become 0/1;
 datetimes become ``<col>_days`` (days before ``as_of``); other columns (strings,
@@ -122,7 +121,6 @@ def build_features(
     trend_window_days: float = 90,
     include_transactions: bool = True,
     attributes: str = "auto",
-    include_attributes: bool | None = None,
     max_category_levels: int = 10,
     max_unique_share: float = 0.5,
     category_weight: str = "count",
@@ -139,8 +137,6 @@ def build_features(
         include_transactions: compute the transaction features when transactions exist.
         attributes: ``auto`` | ``cluster`` | ``profile`` | ``none``: whether the customer
             attributes are clustering inputs or profile-only (see the module docstring).
-        include_attributes: deprecated boolean form (``false`` = ``none``, ``true`` =
-            ``cluster`` unless ``attributes`` says ``profile``); ``None`` = not given.
         max_category_levels: one-hot levels kept per categorical attribute (rest -> ``other``).
         max_unique_share: skip text attributes with more distinct values than this share of rows.
         category_weight: ``count`` (share of rows) or ``amount`` (share of spend).
@@ -155,8 +151,11 @@ def build_features(
         DataFrame indexed by ``customer_id`` (order of ``data.customers``), float64 columns;
         ``attrs["features"]["profile_only"]`` lists the columns that are not clustering inputs.
     """
-    check_options(top_categories, trend_window_days, max_category_levels, max_unique_share, category_weight)
-    mode = attribute_mode(attributes, include_attributes)
+    check_options(top_categories=top_categories, trend_window_days=trend_window_days,
+                  include_transactions=include_transactions, attributes=attributes,
+                  max_category_levels=max_category_levels, max_unique_share=max_unique_share,
+                  category_weight=category_weight)
+    mode = attribute_mode(attributes)
     ids = data.customer_ids
     as_of = data.as_of()
     info: dict = {"as_of": str(as_of.date()) if as_of == as_of.normalize() else str(as_of)}

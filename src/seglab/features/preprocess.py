@@ -40,13 +40,15 @@ from typing import Any
 import joblib
 import numpy as np
 import pandas as pd
-from pandas.api import types as ptypes
 from sklearn.decomposition import PCA
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, StandardScaler
+from sklearn.utils._param_validation import Hidden
 
+from seglab.config.constraints import Choice, Integral, Interval, ListOf, Real, require
 from seglab.errors import ConfigError
+from seglab.features.preprocess_report import as_numeric_frame, preprocess_report
 from seglab.features.transformers import (
     BlockWeighter,
     CorrelationFilter,
@@ -55,20 +57,16 @@ from seglab.features.transformers import (
     log1p_columns,
 )
 
-_CHOICES = {
-    "impute": ("median", "mean"),
-    "outliers": ("iqr", "isolation_forest", "none"),
-    "scaler": ("standard", "minmax", "none"),
-}
+_NONE_SPELLINGS = ("null", "off", "false")
 
 
 def _none(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and value.lower() in ("none", "null", "off", "false"))
+    return value is None or (isinstance(value, str) and value.lower() in ("none", *_NONE_SPELLINGS))
 
 
-def _plain(value: Any) -> Any:
-    """numpy scalars -> Python scalars, so ``report_`` serialises with the json module."""
-    return value.item() if isinstance(value, np.generic) else value
+def _off(*options: str) -> list[Any]:
+    """``options`` or ``none`` (``null``, ``off`` and ``false`` accepted too)."""
+    return [Choice(*options, "none", aliases=_NONE_SPELLINGS), Hidden(None)]
 
 
 class Preprocessor:
@@ -101,6 +99,25 @@ class Preprocessor:
     unless ``isolation_forest``).
     """
 
+    #: What each argument may be (scikit-learn's vocabulary; `seglab.config.check_config` reads it too).
+    _parameter_constraints: dict[str, list[Any]] = {
+        "impute": [Choice("median", "mean")],
+        "log1p": [*_off("auto"), ListOf(str)],
+        "skew_threshold": [Real],
+        "outliers": _off("iqr", "isolation_forest"),
+        "iqr_k": [Interval(Real, 0, None, closed="neither")],
+        "contamination": [Choice("auto"), Interval(Real, 0, 0.5, closed="right")],
+        "scaler": _off("standard", "minmax"),
+        "corr_threshold": [Interval(Real, 0, 1, closed="right"), None, Hidden(Choice("none", aliases=_NONE_SPELLINGS))],
+        "drop_constant": ["boolean"],
+        "pca": [None, Interval(Integral, 1, None, closed="left"), Interval(Real, 0, 1, closed="neither"),
+                Hidden(Choice("none", aliases=_NONE_SPELLINGS))],
+        "random_state": [Integral, None],
+        "exclude": [ListOf(str), str, None, Hidden(Choice("none", aliases=_NONE_SPELLINGS))],
+        "protect": [ListOf(str), str, None, Hidden(Choice("none", aliases=_NONE_SPELLINGS))],
+        "block_weights": [dict, None, Hidden(Choice("none", aliases=_NONE_SPELLINGS))],
+    }
+
     def __init__(
         self,
         impute: str = "median",
@@ -118,6 +135,7 @@ class Preprocessor:
         protect: Sequence[str] | None = ("text_has_reviews",),
         block_weights: Mapping[str, float] | None = None,
     ) -> None:
+        require(self._parameter_constraints, {k: v for k, v in locals().items() if k != "self"}, "features.preprocess.")
         self.impute = impute
         self.block_weights = {} if block_weights is None or _none(block_weights) else {
             str(k): (None if v is None or _none(v) else float(v)) for k, v in dict(block_weights).items()
@@ -142,66 +160,6 @@ class Preprocessor:
         self.drop_constant = drop_constant
         self.pca = None if _none(pca) else pca
         self.random_state = random_state
-        self._check_options()
-
-    # --- options ------------------------------------------------------------------------
-    def _check_options(self) -> None:
-        for key, allowed in _CHOICES.items():
-            value = getattr(self, key)
-            if value not in allowed:
-                raise ConfigError(
-                    f"features.preprocess.{key}: unknown value {value!r}; choose one of {', '.join(allowed)}"
-                )
-        lg = self.log1p
-        if not (_none(lg) or lg == "auto" or isinstance(lg, list)):
-            raise ConfigError(
-                f"features.preprocess.log1p: unknown value {lg!r}; choose auto, none or a list of column names"
-            )
-        if not (isinstance(self.iqr_k, (int, float)) and self.iqr_k > 0):
-            raise ConfigError(f"features.preprocess.iqr_k must be a number > 0, got {self.iqr_k!r}")
-        if not (isinstance(self.skew_threshold, (int, float))):
-            raise ConfigError(
-                f"features.preprocess.skew_threshold must be a number, got {self.skew_threshold!r}"
-            )
-        c = self.contamination
-        if not (c == "auto" or (isinstance(c, (int, float)) and 0 < c <= 0.5)):
-            raise ConfigError(f"features.preprocess.contamination must be 'auto' or in (0, 0.5], got {c!r}")
-        t = self.corr_threshold
-        if t is not None and not (isinstance(t, (int, float)) and 0 < t <= 1):
-            raise ConfigError(f"features.preprocess.corr_threshold must be in (0, 1] or null, got {t!r}")
-        p = self.pca
-        if p is not None:
-            ok = (isinstance(p, (int, np.integer)) and not isinstance(p, bool) and p >= 1) or (
-                isinstance(p, float) and 0 < p < 1
-            )
-            if not ok:
-                raise ConfigError(
-                    f"features.preprocess.pca must be null, an integer >= 1 or a float in (0, 1), got {p!r}"
-                )
-
-    # --- input checks -------------------------------------------------------------------
-    @staticmethod
-    def _as_frame(df: pd.DataFrame | np.ndarray) -> pd.DataFrame:
-        if isinstance(df, np.ndarray):
-            if df.ndim != 2:
-                raise ConfigError(f"Preprocessor expects a 2-D table, got an array of shape {df.shape}")
-            return pd.DataFrame(df, columns=[f"x{i}" for i in range(df.shape[1])])
-        if not isinstance(df, pd.DataFrame):
-            raise ConfigError(f"Preprocessor expects a pandas DataFrame, got {type(df).__name__}")
-        bad = [
-            str(c) for c in df.columns if not (ptypes.is_numeric_dtype(df[c]) or ptypes.is_bool_dtype(df[c]))
-        ]
-        if bad:
-            raise ConfigError(
-                f"Preprocessor needs numeric columns only; non-numeric: {', '.join(bad)} "
-                "(encode them in seglab.features.build_features, or drop them)"
-            )
-        if df.columns.duplicated().any():
-            dup = sorted({str(c) for c in df.columns[df.columns.duplicated()]})
-            raise ConfigError(f"Preprocessor got duplicated column names: {', '.join(dup)}")
-        out = df.astype("float64").replace([np.inf, -np.inf], np.nan)
-        out.columns = [str(c) for c in out.columns]
-        return out
 
     # --- fit / transform ----------------------------------------------------------------
     def _auto_log_columns(self, X: pd.DataFrame) -> list[str]:
@@ -235,7 +193,7 @@ class Preprocessor:
         profile_only = self._profile_only(df)
         if profile_only:
             df = df.drop(columns=[c for c in df.columns if str(c) in set(profile_only)])
-        X = self._as_frame(df)
+        X = as_numeric_frame(df)
         if X.shape[1] == 0 and profile_only:
             raise ConfigError(
                 f"Preprocessor: every column is profile-only ({', '.join(profile_only)}); nothing is left to "
@@ -321,51 +279,15 @@ class Preprocessor:
             self.outlier_mask_ = np.asarray(out_step.flags_)
         else:
             self.outlier_mask_ = np.zeros(len(X), dtype=bool)
-        self.report_ = self._make_report(pipe, log_cols, n_missing, index)
+        self.report_ = preprocess_report(self, log_cols, n_missing, index)
         return self
-
-    def _make_report(
-        self, pipe: Pipeline, log_cols: list[str], n_missing: pd.Series, index: pd.Index
-    ) -> dict:
-        filt: CorrelationFilter = pipe.named_steps["filter"]
-        rep: dict[str, Any] = {
-            "n_features_in": len(self.feature_names_in_),
-            "profile_only": list(self.profile_only_),
-            "n_features_out": len(self.feature_names_out_),
-            "feature_names_out": list(self.feature_names_out_),
-            "imputed": {c: int(v) for c, v in n_missing.items() if v > 0},
-            "log1p_columns": list(log_cols),
-            "outliers": self.outliers,
-            "clipped": {},
-            "flagged_outliers": [],
-            "scaler": self.scaler,
-            "dropped_constant": list(filt.dropped_constant_),
-            "dropped_correlated": [[d, k, r] for d, k, r in filt.dropped_correlated_],
-            "block_weights": {
-                p: {"weight": self.block_weights[p], "columns": cols}
-                for p, cols in pipe.named_steps["blocks"].blocks_.items()
-            },
-            "pca_explained_variance_ratio": None,
-        }
-        step = pipe.named_steps.get("outliers")
-        if isinstance(step, IQRClipper):
-            rep["clipped"] = {
-                c: int(n) for c, n in zip(self.feature_names_in_, step.n_clipped_, strict=True) if n > 0
-            }
-        elif isinstance(step, IsolationForestFlagger):
-            rep["flagged_outliers"] = [_plain(v) for v in index[self.outlier_mask_]]
-        if "pca" in pipe.named_steps:
-            ratio = pipe.named_steps["pca"].explained_variance_ratio_
-            rep["pca_explained_variance_ratio"] = [round(float(v), 6) for v in ratio]
-            rep["pca_explained_variance_total"] = round(float(ratio.sum()), 6)
-        return rep
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "pipeline_"):
             raise ConfigError("Preprocessor is not fitted yet: call fit(df) first")
 
     def _align(self, df: pd.DataFrame | np.ndarray) -> pd.DataFrame:
-        X = self._as_frame(df)
+        X = as_numeric_frame(df)
         missing = [c for c in self.feature_names_in_ if c not in X.columns]
         if missing:
             raise ConfigError(

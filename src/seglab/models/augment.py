@@ -1,11 +1,24 @@
-"""Image augmentation for the deep models: DEC-DA's random affine jitter of flattened images."""
+"""Image augmentation for the deep models: DEC-DA's random affine jitter of flattened images.
+
+A deep model takes its augmentation as one callable, ``augment`` (a batch of rows in, a jittered
+batch out), used on every pretraining batch and, with ``cluster_augment``, on every clustering
+batch. Configs name it with two flat keys, ``augment: none | affine`` and ``image_shape``, which
+``augmentation`` turns into the callable.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from numbers import Real
+from typing import Any, ClassVar
 
 import torch
+from sklearn.utils._param_validation import Interval
 from torch import nn
+
+from seglab.models.params import WIDTHS
+from seglab.models.settings import Settings
 
 #: Data augmentations for image inputs (flattened rows of an ``image_shape`` image).
 AUGMENTS = ("none", "affine")
@@ -40,7 +53,28 @@ def augment_images(x: torch.Tensor, image_shape: Sequence[int], max_shift: float
     return out.reshape(n, h * w)
 
 
-def maybe_augment(x: torch.Tensor, augment: str, image_shape: Sequence[int] | None) -> torch.Tensor:
-    if augment == "none" or image_shape is None:
-        return x
-    return augment_images(x, image_shape)
+@dataclass
+class AffineJitter(Settings):
+    """The DEC-DA augmentation as a callable: ``augment_images`` of rows that are flattened
+    ``image_shape`` images (rotation up to ``max_rotate`` degrees, shift up to ``max_shift``)."""
+
+    image_shape: Sequence[int] = (16, 16)
+    max_shift: float = 0.1
+    max_rotate: float = 10.0
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "image_shape": WIDTHS, "max_shift": [Interval(Real, 0, 1, closed="both")],
+        "max_rotate": [Interval(Real, 0, 180, closed="both")],
+    }
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        check_augment("affine", self.image_shape)
+        return augment_images(x, self.image_shape, self.max_shift, self.max_rotate)
+
+
+def augmentation(augment: str | None = "none", image_shape: Sequence[int] | None = None) -> AffineJitter | None:
+    """The ``augment`` callable of the flat config keys ``augment`` (``none`` | ``affine``) and
+    ``image_shape`` (None for ``none``)."""
+    if check_augment(augment, image_shape) == "none":
+        return None
+    return AffineJitter(image_shape=tuple(int(v) for v in image_shape))

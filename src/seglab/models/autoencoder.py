@@ -4,9 +4,10 @@ One place for the parts AE+k-means, DEC, IDEC (and later families) share:
 
 - ``build_mlp_autoencoder``: encoder ``d -> hidden_dims -> latent_dim`` and a mirrored decoder,
   plain ``nn.Sequential`` so a fitted estimator pickles without Lightning state;
-- ``AutoencoderModule``: the LightningModule that pretrains it end to end (MSE, Adam, optional
-  input corruption ``noise`` for a denoising autoencoder), logging ``pretrain/train_loss`` and
-  ``pretrain/val_loss``;
+- ``AutoencoderModule``: the LightningModule that pretrains it end to end (Adam on a
+  reconstruction ``loss``, MSE unless the model passes its own, optional input corruption
+  ``noise`` for a denoising autoencoder and an ``augment`` callable), logging
+  ``pretrain/train_loss`` and ``pretrain/val_loss``;
 - ``pretrain_autoencoder``: seeded train/validation split, ``EarlyStopping`` on the validation
   reconstruction loss, the best weights restored at the end (not the last ones), and a small
   report (``fit/pretrain_epochs``, ``fit/pretrain_steps``, ``fit/pretrain_val_loss``).
@@ -28,7 +29,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +41,9 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from seglab.models import checkpoints
-from seglab.models.augment import check_augment, maybe_augment
 from seglab.models.batches import index_loader
 from seglab.models.fit_progress import FitProgress
+from seglab.models.losses import reconstruction_loss
 from seglab.models.runtime import make_trainer, quiet_lightning
 
 log = logging.getLogger("seglab")
@@ -117,8 +118,14 @@ def corrupt(x: torch.Tensor, noise: float, kind: str = "dropout") -> torch.Tenso
 # --------------------------------------------------------------------------------------------
 # Pretraining
 # --------------------------------------------------------------------------------------------
+#: A batch transform for training (`seglab.models.augment`) and a reconstruction loss ``(x_hat, x)``.
+Augment = Callable[[torch.Tensor], torch.Tensor]
+ReconstructionLoss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
 class AutoencoderModule(L.LightningModule):
-    """End-to-end autoencoder pretraining: MSE reconstruction, Adam; denoising when ``noise > 0``."""
+    """End-to-end autoencoder pretraining: Adam on ``loss`` (MSE by default); denoising when
+    ``noise > 0``; ``augment`` jitters each training batch (validation stays clean)."""
 
     def __init__(
         self,
@@ -132,8 +139,8 @@ class AutoencoderModule(L.LightningModule):
         lr_schedule: str = "constant",
         schedule_length: int = 100,
         schedule_interval: str = "epoch",
-        augment: str = "none",
-        image_shape: Sequence[int] | None = None,
+        augment: Augment | None = None,
+        loss: ReconstructionLoss | None = None,
     ):
         super().__init__()
         self.encoder = encoder
@@ -146,22 +153,22 @@ class AutoencoderModule(L.LightningModule):
         self.lr_schedule = check_lr_schedule(lr_schedule)
         self.schedule_length = max(int(schedule_length), 1)
         self.schedule_interval = schedule_interval
-        self.augment = check_augment(augment, image_shape)
-        self.image_shape = None if image_shape is None else tuple(int(v) for v in image_shape)
+        self.augment = augment
+        self.loss = loss or reconstruction_loss
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decoder(self.encoder(x))
 
     def training_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> torch.Tensor:
         # DEC-DA: the augmented image is both the (corrupted) input and the reconstruction target
-        x = maybe_augment(batch[0], self.augment, self.image_shape)
-        loss = nn.functional.mse_loss(self(corrupt(x, self.noise, self.noise_kind)), x)
+        x = batch[0] if self.augment is None else self.augment(batch[0])
+        loss = self.loss(self(corrupt(x, self.noise, self.noise_kind)), x)
         self.log(f"{self.stage}/train_loss", loss, on_step=False, on_epoch=True, sync_dist=True, batch_size=len(x))
         return loss
 
     def validation_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> None:
         x = batch[0]
-        loss = nn.functional.mse_loss(self(x), x)
+        loss = self.loss(self(x), x)
         self.log(f"{self.stage}/val_loss", loss, on_step=False, on_epoch=True, sync_dist=True, batch_size=len(x))
 
     def configure_optimizers(self) -> Any:
@@ -288,19 +295,18 @@ def pretrain_autoencoder(
     trainer_kwargs: Mapping[str, Any] | None = None,
     stage: str = "pretrain",
     lr_schedule: str = "constant",
-    augment: str = "none",
-    image_shape: Sequence[int] | None = None,
-    module_class: type[AutoencoderModule] | None = None,
+    augment: Augment | None = None,
+    loss: ReconstructionLoss | None = None,
     checkpoint: Path | None = None,
 ) -> dict[str, float]:
     """Train ``encoder``/``decoder`` in place as an autoencoder on ``X``; return a fit report.
 
     Budget: ``max_epochs`` epochs or ``max_steps`` optimisation steps (None: no step limit),
     whichever comes first (``step_budget``). ``lr_schedule`` (``constant``, ``cosine``, ``step``)
-    decays Adam's ``lr`` over that budget (``make_lr_scheduler``); ``augment="affine"`` jitters
-    each training batch of flattened ``image_shape`` images (validation stays clean).
-    ``module_class``: an `AutoencoderModule` subclass with another loss (the multimodal model's).
-    ``checkpoint``: a resume point written every epoch and continued from when it exists
+    decays Adam's ``lr`` over that budget (``make_lr_scheduler``); ``augment`` (a callable,
+    `seglab.models.augment`) jitters each training batch (validation stays clean). ``loss``: the
+    reconstruction loss ``(x_hat, x)``, MSE by default (the multimodal model's decoder has a
+    masked, modality-weighted one). ``checkpoint``: a resume point written every epoch and continued from when it exists
     (`seglab.models.checkpoints`).
 
     Early stopping watches ``{stage}/val_loss`` on a seeded ``val_fraction`` hold-out (at most
@@ -320,10 +326,10 @@ def pretrain_autoencoder(
         log.info("%s: %d optimisation steps (pretrain_steps), fewer than max_epochs=%d epochs of %d steps on "
                  "%d rows; raise pretrain_steps (or set it to null) to train longer", stage, total_steps,
                  int(max_epochs), n_batches, len(tr))
-    module = (module_class or AutoencoderModule)(
+    module = AutoencoderModule(
         encoder, decoder, lr=lr, weight_decay=weight_decay, noise=noise, noise_kind=noise_kind, stage=stage,
         lr_schedule=lr_schedule, schedule_length=total_steps if bound == "steps" else max_epochs,
-        schedule_interval="step" if bound == "steps" else "epoch", augment=augment, image_shape=image_shape)
+        schedule_interval="step" if bound == "steps" else "epoch", augment=augment, loss=loss)
     callbacks: list[Callback] = [FitProgress(f"{stage}: autoencoder"), *checkpoints.epoch_checkpoint(checkpoint, train_loader)]
     val_loader = None
     monitor = f"{stage}/val_loss"

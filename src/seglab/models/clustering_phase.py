@@ -18,12 +18,15 @@ What the phase does, and why each budget is counted the way it is:
 
 ``history`` keeps one record per target update: step, share of labels changed since the previous
 update, and (at a test) since the previous test.
+
+The loss is a hook (`seglab.models.losses`): ``DECLoss`` (KL) or ``IDECLoss`` (gamma x KL plus a
+reconstruction loss); the decoder joins the optimised modules only when the loss uses it.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import lightning as L
@@ -31,8 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from seglab.models.augment import augment_images
-from seglab.models.losses import kl_divergence, reconstruction_loss, soft_assignment, target_distribution
+from seglab.models.losses import DECLoss, soft_assignment, target_distribution
 
 
 class ClusteringModule(L.LightningModule):
@@ -51,9 +53,8 @@ class ClusteringModule(L.LightningModule):
         centers: np.ndarray,
         X: torch.Tensor,
         *,
+        loss: Callable[..., dict[str, torch.Tensor]] | None = None,
         alpha: float = 1.0,
-        kl_weight: float = 1.0,
-        recon_weight: float = 0.0,
         lr: float = 0.01,
         optimizer: str = "sgd",
         momentum: float = 0.9,
@@ -62,17 +63,16 @@ class ClusteringModule(L.LightningModule):
         batch_size: int = 256,
         stage: str = "dec",
         eval_batch_size: int = 4096,
-        image_shape: Sequence[int] | None = None,
+        augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ):
         super().__init__()
+        self.loss = loss or DECLoss()
         self.encoder = encoder
-        self.decoder = decoder if recon_weight > 0 else None
+        self.decoder = decoder if self.loss.uses_decoder else None
         self.centers = nn.Parameter(torch.as_tensor(np.asarray(centers), dtype=torch.float32).clone())
         self.X_all = X
         self.p_all = torch.zeros(len(X), len(centers))
         self.alpha = float(alpha)
-        self.kl_weight = float(kl_weight)
-        self.recon_weight = float(recon_weight)
         self.lr = float(lr)
         self.optimizer_name = str(optimizer).lower()
         self.momentum = float(momentum)
@@ -81,7 +81,7 @@ class ClusteringModule(L.LightningModule):
         self.steps_per_pass = max(1, math.ceil(len(X) / max(int(batch_size), 1)))
         self.stage = stage
         self.eval_batch_size = int(eval_batch_size)
-        self.image_shape = None if image_shape is None else tuple(int(v) for v in image_shape)
+        self.augment = augment
         self.prev_labels: torch.Tensor | None = None
         self.check_labels: torch.Tensor | None = None
         self.check_step = 0
@@ -168,24 +168,14 @@ class ClusteringModule(L.LightningModule):
     # --- optimisation ----------------------------------------------------------------------
     def training_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> torch.Tensor:
         x, idx = batch
-        if self.image_shape is not None:
-            # DEC-DA: the loss sees a jittered copy, the target p was computed on the clean image
-            x = augment_images(x, self.image_shape)
+        if self.augment is not None:
+            # DEC-DA: the loss sees a jittered copy, the target p was computed on the clean rows
+            x = self.augment(x)
         z = self.encoder(x)
-        q = soft_assignment(z, self.centers, self.alpha)
-        kl = kl_divergence(self.p_all[idx], q)
-        loss = self.kl_weight * kl
-        self.log(f"{self.stage}/kl", kl, on_step=False, on_epoch=True, sync_dist=True, batch_size=len(x))
-        if self.decoder is not None:
-            recon = self.reconstruction(z, x)
-            loss = loss + self.recon_weight * recon
-            self.log(f"{self.stage}/recon", recon, on_step=False, on_epoch=True, sync_dist=True, batch_size=len(x))
-        self.log(f"{self.stage}/loss", loss, on_step=False, on_epoch=True, sync_dist=True, batch_size=len(x))
-        return loss
-
-    def reconstruction(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """IDEC's reconstruction term (mean squared error); subclasses swap the loss."""
-        return reconstruction_loss(self.decoder(z), x)
+        terms = self.loss(self.p_all[idx], soft_assignment(z, self.centers, self.alpha), x, z, self.decoder)
+        for name, value in terms.items():  # dec/kl, dec/recon (IDEC), dec/loss
+            self.log(f"{self.stage}/{name}", value, on_step=False, on_epoch=True, sync_dist=True, batch_size=len(x))
+        return terms["loss"]
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         if self.optimizer_name == "sgd":

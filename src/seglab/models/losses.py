@@ -9,11 +9,19 @@ Kept apart from the models so each formula is tested against a hand-computed val
   (DEC eq. 2 per sample, as Keras' ``kld`` loss used by both reference implementations);
 - ``idec_loss``: L = L_r + gamma * L_c with L_r the mean squared reconstruction error and L_c the
   KL term above (IDEC eq. 7; the reference code weights the losses [gamma, 1] the same way).
+
+The clustering phase (`seglab.models.clustering_phase`) takes its loss as a hook: ``DECLoss``
+(KL only, the decoder unused) or ``IDECLoss`` (KL weighted by gamma plus a reconstruction loss:
+MSE, or the multimodal decoder's masked one).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import torch
+from torch import nn
 from torch.nn import functional as F
 
 _EPS = 1e-12
@@ -53,3 +61,31 @@ def reconstruction_loss(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 def idec_loss(p: torch.Tensor, q: torch.Tensor, x_hat: torch.Tensor, x: torch.Tensor, gamma: float) -> torch.Tensor:
     """IDEC's objective: reconstruction MSE + ``gamma`` * KL(P || Q)."""
     return reconstruction_loss(x_hat, x) + gamma * kl_divergence(p, q)
+
+
+# --- the clustering phase's loss, as a hook -------------------------------------------------
+class DECLoss:
+    """DEC's clustering loss: KL(P || Q); the decoder is not used (DEC discards it)."""
+
+    uses_decoder = False
+
+    def __call__(self, p: torch.Tensor, q: torch.Tensor, x: torch.Tensor, z: torch.Tensor,
+                 decoder: nn.Module | None) -> dict[str, torch.Tensor]:
+        """The terms to log, ``loss`` the one to minimise."""
+        kl = kl_divergence(p, q)
+        return {"kl": kl, "loss": kl}
+
+
+@dataclass
+class IDECLoss:
+    """IDEC's clustering loss: ``reconstruction(decoder(z), x)`` + ``gamma`` * KL(P || Q)."""
+
+    gamma: float = 0.1
+    reconstruction: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = reconstruction_loss
+    uses_decoder = True
+
+    def __call__(self, p: torch.Tensor, q: torch.Tensor, x: torch.Tensor, z: torch.Tensor,
+                 decoder: nn.Module | None) -> dict[str, torch.Tensor]:
+        kl = kl_divergence(p, q)
+        recon = self.reconstruction(decoder(z), x)
+        return {"kl": kl, "recon": recon, "loss": float(self.gamma) * kl + recon}

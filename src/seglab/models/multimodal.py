@@ -21,25 +21,30 @@ Architecture (all MLPs, linear latent and reconstruction layers as in DEC)::
 - ``clustering``: ``idec`` (default; KL + this reconstruction loss, decoder kept), ``dec``
   (KL only) or ``none`` (k-means on the fused latent, i.e. AE+k-means).
 
-It reuses seglab's deep-model plumbing (`seglab.models.dec.IDEC`: k-means init, target
-updates, tolerance stop, reports, persistence); only the modules and the loss differ.
+It is `seglab.models.dec.IDEC` with another network (``ModalityNetwork`` settings,
+``_build_autoencoder``) and another reconstruction loss (the decoder's ``loss``, used by the one
+pretraining loop and by IDEC's clustering loss): k-means init, target updates, tolerance stop,
+reports, persistence and resume points are IDEC's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from numbers import Real
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
+from sklearn.utils._param_validation import Interval
 from torch import nn
 
 from seglab.errors import ConfigError
-from seglab.models.ae_kmeans import AEKMeans
-from seglab.models.autoencoder import ACTIVATIONS, AutoencoderModule, build_mlp, corrupt, pretrain_autoencoder
-from seglab.models.checkpoints import stage_path
-from seglab.models.clustering_phase import ClusteringModule
+from seglab.models.autoencoder import ACTIVATIONS, build_mlp
 from seglab.models.dec import IDEC
+from seglab.models.losses import DECLoss, IDECLoss
+from seglab.models.params import SHARE, WIDTHS, at_least
+from seglab.models.settings import MultimodalSelfTraining, Settings
 
 
 # --------------------------------------------------------------------------------------------
@@ -146,122 +151,61 @@ class ModalityDecoder(nn.Module):
 
 
 # --------------------------------------------------------------------------------------------
-# Lightning modules with the masked loss
-# --------------------------------------------------------------------------------------------
-class MaskedAutoencoderModule(AutoencoderModule):
-    """`AutoencoderModule` whose loss is the decoder's modality-weighted masked loss."""
-
-    def training_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> torch.Tensor:
-        x = batch[0]
-        loss = self.decoder.loss(self(corrupt(x, self.noise, self.noise_kind)), x)
-        self.log(f"{self.stage}/train_loss", loss, on_step=False, on_epoch=True, sync_dist=True, batch_size=len(x))
-        return loss
-
-    def validation_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> None:
-        x = batch[0]
-        self.log(f"{self.stage}/val_loss", self.decoder.loss(self(x), x), on_step=False, on_epoch=True, sync_dist=True, batch_size=len(x))
-
-
-class MaskedClusteringModule(ClusteringModule):
-    """`ClusteringModule` (DEC/IDEC phase) with the masked, modality-weighted reconstruction term."""
-
-    def reconstruction(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        return self.decoder.loss(self.decoder(z), x)
-
-
-# --------------------------------------------------------------------------------------------
 # The estimator
 # --------------------------------------------------------------------------------------------
+@dataclass
+class ModalityNetwork(Settings):
+    """The two-branch network: ``tab_hidden_dims`` / ``text_hidden_dims`` (hidden widths of each
+    branch, mirrored in the decoder), ``latent_dim``, ``activation``, ``dropout``; ``text_weight``
+    (the text term's share of the reconstruction loss, tabular gets 1 - it); which columns are
+    which: ``feature_names`` (the preprocessor's ``feature_names_out_``; may also be given to
+    ``fit``), text columns start with ``text_prefix``, ``mask_feature`` flags customers with
+    reviews."""
+
+    tab_hidden_dims: Sequence[int] = (64, 32)
+    text_hidden_dims: Sequence[int] = (16, 8)
+    latent_dim: int = 10
+    activation: str = "relu"
+    dropout: float = 0.0
+    text_weight: float = 0.5
+    feature_names: Sequence[str] | None = None
+    text_prefix: str = "text_"
+    mask_feature: str = "text_has_reviews"
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "tab_hidden_dims": WIDTHS, "text_hidden_dims": WIDTHS, "latent_dim": [at_least(1)], "activation": [str],
+        "dropout": [SHARE], "text_weight": [Interval(Real, 0, 1, closed="both")], "feature_names": [*WIDTHS, None],
+        "text_prefix": [str], "mask_feature": [str],
+    }
+
+
 class MultimodalDEC(IDEC):
     """Two-branch autoencoder (tabular + text) with IDEC/DEC/k-means on the fused latent.
 
-    Args (beyond `seglab.models.dec.IDEC`'s, which keep their meaning):
-        feature_names: names of ``X``'s columns (the preprocessor's ``feature_names_out_``);
-            may also be given to ``fit``.
-        text_prefix / mask_feature: how text columns and the has-reviews mask are recognised.
-        tab_hidden_dims / text_hidden_dims: hidden widths of each branch (mirrored in the decoder).
-        text_weight: weight of the text term in the reconstruction loss (tabular gets 1 - it).
-        clustering: ``idec`` | ``dec`` | ``none`` (AE + k-means on the fused latent).
+    Settings: ``network`` (``ModalityNetwork``), ``clustering``
+    (`seglab.models.settings.MultimodalSelfTraining`: IDEC's, and ``method`` idec | dec | none,
+    config key ``clustering``); pretraining and the rest as every deep model.
     """
 
-    clustering_module_class = MaskedClusteringModule  # DEC's clustering loop, masked loss
+    settings_classes = {**IDEC.settings_classes, "network": ModalityNetwork, "clustering": MultimodalSelfTraining}
 
-    def __init__(
-        self,
-        n_clusters: int = 5,
-        feature_names: Sequence[str] | None = None,
-        text_prefix: str = "text_",
-        mask_feature: str = "text_has_reviews",
-        tab_hidden_dims: Sequence[int] = (64, 32),
-        text_hidden_dims: Sequence[int] = (16, 8),
-        latent_dim: int = 10,
-        text_weight: float = 0.5,
-        clustering: str = "idec",
-        dropout: float = 0.0,
-        activation: str = "relu",
-        lr: float = 1e-3,
-        weight_decay: float = 0.0,
-        batch_size: int = 256,
-        max_epochs: int = 100,
-        pretrain_steps: int | None = None,
-        patience: int | None = 10,
-        val_fraction: float = 0.1,
-        noise: float = 0.0,
-        noise_kind: str = "dropout",
-        n_init: int = 20,
-        kmeans_sample_size: int | None = 100_000,
-        alpha: float = 1.0,
-        init: str = "latent",
-        update_interval: int = 30,
-        tol: float = 0.001,
-        cluster_max_epochs: int = 100,
-        cluster_lr: float = 0.01,
-        cluster_optimizer: str = "sgd",
-        cluster_momentum: float = 0.9,
-        cluster_batch_size: int | None = None,
-        cluster_sample_size: int | None = None,
-        gamma: float = 0.1,
-        num_threads: int | None = None,
-        random_state: int = 0,
-        trainer_kwargs: Mapping[str, Any] | None = None,
-    ):
-        super().__init__(
-            n_clusters=n_clusters, hidden_dims=tab_hidden_dims, latent_dim=latent_dim, dropout=dropout,
-            activation=activation, lr=lr, weight_decay=weight_decay, batch_size=batch_size,
-            max_epochs=max_epochs, pretrain_steps=pretrain_steps, patience=patience, val_fraction=val_fraction,
-            noise=noise, noise_kind=noise_kind, n_init=n_init, kmeans_sample_size=kmeans_sample_size, alpha=alpha,
-            init=init, update_interval=update_interval, tol=tol,
-            cluster_max_epochs=cluster_max_epochs, cluster_lr=cluster_lr, cluster_optimizer=cluster_optimizer,
-            cluster_momentum=cluster_momentum, cluster_batch_size=cluster_batch_size,
-            cluster_sample_size=cluster_sample_size, gamma=gamma,
-            num_threads=num_threads, random_state=random_state, trainer_kwargs=trainer_kwargs,
-        )
-        self.feature_names = feature_names
-        self.text_prefix = text_prefix
-        self.mask_feature = mask_feature
-        self.tab_hidden_dims = tab_hidden_dims
-        self.text_hidden_dims = text_hidden_dims
-        self.text_weight = text_weight
-        self.clustering = clustering
-
-    def fit(self, X: np.ndarray, y: Any = None, feature_names: Sequence[str] | None = None, **kwargs: Any):
-        if feature_names is not None:
-            self.feature_names = list(feature_names)
-        if self.clustering not in ("idec", "dec", "none"):
-            raise ConfigError(f"clustering must be idec, dec or none, got {self.clustering!r}")
-        if not 0.0 <= float(self.text_weight) <= 1.0:
-            raise ConfigError(f"text_weight must be in [0, 1], got {self.text_weight}")
-        n = np.asarray(X).shape[1] if np.asarray(X).ndim == 2 else -1
-        if self.feature_names is None or len(self.feature_names) != n:
+    def fit(self, X: Any, y: Any = None, feature_names: Sequence[str] | None = None, **kwargs: Any) -> MultimodalDEC:
+        net, method = self._settings("network"), self._settings("clustering").method
+        if method not in ("idec", "dec", "none"):
+            raise ConfigError(f"clustering must be idec, dec or none, got {method!r}")
+        if not 0.0 <= float(net.text_weight) <= 1.0:
+            raise ConfigError(f"text_weight must be in [0, 1], got {net.text_weight}")
+        names = net.feature_names if feature_names is None else list(feature_names)
+        n = np.shape(X)[1] if np.ndim(X) == 2 else -1
+        if names is None or len(names) != n:
             raise ConfigError(
                 f"MultimodalDEC needs feature_names for X's {n} columns (got "
-                f"{None if self.feature_names is None else len(self.feature_names)}); pass the preprocessor's "
-                "feature_names_out_"
+                f"{None if names is None else len(names)}); pass the preprocessor's feature_names_out_"
             )
-        tab, text, mask = split_modalities(self.feature_names, self.text_prefix, self.mask_feature)
+        tab, text, mask = split_modalities(names, net.text_prefix, net.mask_feature)
         if not text:
             raise ConfigError(
-                f"MultimodalDEC found no '{self.text_prefix}*' columns after preprocessing: run it with text "
+                f"MultimodalDEC found no '{net.text_prefix}*' columns after preprocessing: run it with text "
                 "features (text=minilm) and without preprocess PCA"
             )
         if not tab:
@@ -269,43 +213,27 @@ class MultimodalDEC(IDEC):
         self.tab_idx_, self.text_idx_, self.mask_idx_ = tab, text, mask
         return super().fit(X, y, **kwargs)
 
-    def _loss_weights(self) -> tuple[float, float]:
-        if self.clustering == "dec":
-            return 1.0, 0.0
-        return float(self.gamma), 1.0
-
-    # --- pretraining -------------------------------------------------------------------------
-    def _pretrain(self, X: np.ndarray, init_from: AEKMeans | None) -> None:
-        if init_from is not None:
-            if not isinstance(init_from, MultimodalDEC):
-                raise ValueError("init_from must be a fitted MultimodalDEC")
-            super()._pretrain(X, init_from)
-            return
-        th = [int(h) for h in self.tab_hidden_dims]
-        xh = [int(h) for h in self.text_hidden_dims]
+    def _build_autoencoder(self, n_features: int) -> tuple[nn.Module, nn.Module]:
+        net = self._settings("network")
+        th, xh = [int(h) for h in net.tab_hidden_dims], [int(h) for h in net.text_hidden_dims]
         if not th or not xh:
             raise ConfigError("tab_hidden_dims and text_hidden_dims need at least one layer each")
-        self.encoder_ = ModalityEncoder(X.shape[1], self.tab_idx_, self.text_idx_, self.mask_idx_, th, xh,
-                                        int(self.latent_dim), self.activation, float(self.dropout))
-        self.decoder_ = ModalityDecoder(self.encoder_, th, xh, int(self.latent_dim), self.activation,
-                                        float(self.dropout), float(self.text_weight))
-        self.pretrain_report_ = self._fit_autoencoder(X)
+        encoder = ModalityEncoder(n_features, self.tab_idx_, self.text_idx_, self.mask_idx_, th, xh,
+                                  int(net.latent_dim), net.activation, float(net.dropout))
+        decoder = ModalityDecoder(encoder, th, xh, int(net.latent_dim), net.activation, float(net.dropout),
+                                  float(net.text_weight))
+        return encoder, decoder
 
-    def _fit_autoencoder(self, X: np.ndarray, stage: str = "pretrain") -> dict[str, float]:
-        """`pretrain_autoencoder` with the masked loss: seeded split, early stopping, best weights."""
-        return pretrain_autoencoder(
-            self.encoder_, self.decoder_, X, lr=self.lr, weight_decay=self.weight_decay, batch_size=self.batch_size,
-            max_epochs=self.max_epochs, max_steps=self.pretrain_steps, patience=self.patience,
-            val_fraction=float(self.val_fraction), noise=self.noise, noise_kind=self.noise_kind,
-            seed=self.random_state, trainer_kwargs=self.trainer_kwargs, stage=stage,
-            module_class=MaskedAutoencoderModule, checkpoint=stage_path(self, stage))
+    def _reconstruction_loss(self) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+        """The decoder's modality-weighted, mask-aware loss, in pretraining and in IDEC's phase."""
+        return self.decoder_.loss
 
-    # --- clustering phase --------------------------------------------------------------------
-    def _cluster(self, X: np.ndarray) -> None:
-        if self.clustering == "none":
-            self.labels_ = self.init_labels_
-            return
-        super()._cluster(X)
+    def _clustering_loss(self) -> DECLoss | IDECLoss:
+        return DECLoss() if self._settings("clustering").method == "dec" else super()._clustering_loss()
+
+    def _self_train(self, X: np.ndarray) -> None:
+        if self._settings("clustering").method != "none":  # none: AE + k-means on the fused latent
+            super()._self_train(X)
 
     def fit_report(self) -> dict[str, float]:
         report = super().fit_report()

@@ -14,7 +14,10 @@ Why this third family (issue 4 asks for one with a reason):
 VaDE (variational, GMM prior) was the alternative; it needs its own long training and is known to
 be sensitive to its initialisation, which would double the benchmark's CPU time per seed.
 
-Defaults follow the authors' USPS run: UMAP to ``umap_dim`` = number of clusters,
+UMAP needs the ``umap`` extra (``pip install "seglab[umap]"``; numba and llvmlite, about
+200 MB): without it ``fit`` stops at once with a one-line error naming the extra.
+
+Defaults (`UMAPMixture`, the ``clustering`` settings) follow the authors' USPS run: UMAP to ``umap_dim`` = number of clusters,
 ``umap_neighbors`` 20, ``min_dist`` 0, Euclidean; a full-covariance GMM with k components.
 (Their autoencoder was pretrained for 1,000 epochs; seglab's benchmark shares a far shorter one.)
 
@@ -28,82 +31,62 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass
+from numbers import Real
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.mixture import GaussianMixture
+from sklearn.utils._param_validation import StrOptions
 
-from seglab.models.ae_kmeans import AEKMeans
-from seglab.models.runtime import seed_all, torch_threads
+from seglab.errors import require_extra
+from seglab.models.classical.mixture import COVARIANCE_TYPES
+from seglab.models.deep import DeepClusterModel
+from seglab.models.params import at_least
+from seglab.models.runtime import torch_threads
+from seglab.models.settings import Settings
 
 
 def _umap():
-    try:
-        import umap
-    except ImportError as err:  # pragma: no cover - depends on the environment
-        raise ImportError("N2D needs the 'umap-learn' package: pip install umap-learn") from err
-    return umap
+    return require_extra("umap", "umap", "model=n2d (UMAP)")
 
 
-class N2D(AEKMeans):
+@dataclass
+class UMAPMixture(Settings):
+    """N2D's clustering of the latent code: UMAP to ``umap_dim`` dimensions (None: the number of
+    clusters) with ``umap_neighbors``, ``umap_min_dist`` and ``umap_metric``, then a Gaussian
+    mixture (``gmm_covariance``, ``gmm_n_init`` restarts) on that embedding."""
+
+    umap_dim: int | None = None
+    umap_neighbors: int = 20
+    umap_min_dist: float = 0.0
+    umap_metric: str = "euclidean"
+    gmm_covariance: str = "full"
+    gmm_n_init: int = 1
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "umap_dim": [at_least(1), None], "umap_neighbors": [at_least(2)], "umap_min_dist": [at_least(0, Real)],
+        "umap_metric": [str], "gmm_covariance": [StrOptions(set(COVARIANCE_TYPES))], "gmm_n_init": [at_least(1)],
+    }
+
+
+class N2D(DeepClusterModel):
     """Autoencoder pretraining, UMAP on the latent code, Gaussian mixture on the UMAP embedding."""
 
-    def __init__(
-        self,
-        n_clusters: int = 5,
-        hidden_dims: Sequence[int] = (64, 32),
-        latent_dim: int = 10,
-        dropout: float = 0.0,
-        activation: str = "relu",
-        lr: float = 1e-3,
-        weight_decay: float = 0.0,
-        batch_size: int = 256,
-        max_epochs: int = 100,
-        pretrain_steps: int | None = None,
-        patience: int | None = 10,
-        val_fraction: float = 0.1,
-        pretrain: str = "end_to_end",
-        noise: float = 0.0,
-        noise_kind: str = "dropout",
-        layerwise_epochs: int = 50,
-        preset: str | None = None,
-        umap_dim: int | None = None,
-        umap_neighbors: int = 20,
-        umap_min_dist: float = 0.0,
-        umap_metric: str = "euclidean",
-        gmm_covariance: str = "full",
-        gmm_n_init: int = 1,
-        num_threads: int | None = None,
-        random_state: int = 0,
-        trainer_kwargs: Mapping[str, Any] | None = None,
-    ):
-        super().__init__(
-            n_clusters=n_clusters, hidden_dims=hidden_dims, latent_dim=latent_dim, dropout=dropout,
-            activation=activation, lr=lr, weight_decay=weight_decay, batch_size=batch_size,
-            max_epochs=max_epochs, pretrain_steps=pretrain_steps, patience=patience, val_fraction=val_fraction, pretrain=pretrain,
-            noise=noise, noise_kind=noise_kind, layerwise_epochs=layerwise_epochs, preset=preset,
-            num_threads=num_threads, random_state=random_state, trainer_kwargs=trainer_kwargs,
-        )
-        self.umap_dim = umap_dim
-        self.umap_neighbors = umap_neighbors
-        self.umap_min_dist = umap_min_dist
-        self.umap_metric = umap_metric
-        self.gmm_covariance = gmm_covariance
-        self.gmm_n_init = gmm_n_init
+    settings_classes = {**DeepClusterModel.settings_classes, "clustering": UMAPMixture}
 
-    def _fit(self, X: np.ndarray, init_from: AEKMeans | None) -> N2D:
-        umap = _umap()
-        seed_all(self.random_state)
-        t0 = time.perf_counter()
-        self._pretrain_resumable(X, init_from)
-        self._report = {"fit/pretrain_seconds": time.perf_counter() - t0, **self.pretrain_report_}
+    def fit(self, X: Any, y: Any = None, **kwargs: Any) -> N2D:
+        _umap()  # before any training: a missing extra is a one-line error, not a late traceback
+        return super().fit(X, y, **kwargs)
+
+    def _cluster_latent(self, X: np.ndarray) -> None:
+        c = self._settings("clustering")
         t1 = time.perf_counter()
-        Z = self.latent(X)
-        n_neighbors = int(min(self.umap_neighbors, len(X) - 1))
-        self.umap_ = umap.UMAP(
-            n_components=int(self.umap_dim or self.n_clusters), n_neighbors=n_neighbors,
-            min_dist=float(self.umap_min_dist), metric=self.umap_metric, random_state=int(self.random_state),
+        Z = self._latent(X)
+        n_neighbors = int(min(c.umap_neighbors, len(X) - 1))
+        self.umap_ = _umap().UMAP(
+            n_components=int(c.umap_dim or self.n_clusters), n_neighbors=n_neighbors,
+            min_dist=float(c.umap_min_dist), metric=c.umap_metric, random_state=int(self.random_state),
         )
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=r".*n_jobs value.*overridden.*")
@@ -111,7 +94,7 @@ class N2D(AEKMeans):
         self._report["fit/umap_seconds"] = time.perf_counter() - t1
         t2 = time.perf_counter()
         self.gmm_ = GaussianMixture(
-            n_components=self.n_clusters, covariance_type=self.gmm_covariance, n_init=int(self.gmm_n_init),
+            n_components=self.n_clusters, covariance_type=c.gmm_covariance, n_init=int(c.gmm_n_init),
             random_state=int(self.random_state),
         ).fit(E)
         self.labels_ = self.gmm_.predict(E).astype(int)
@@ -119,16 +102,14 @@ class N2D(AEKMeans):
         self._report["fit/gmm_seconds"] = time.perf_counter() - t2
         self._report["fit/gmm_converged"] = float(self.gmm_.converged_)
         self._report["fit/gmm_lower_bound"] = float(self.gmm_.lower_bound_)
-        self._report.update(self._degeneracy_report(self.labels_))
-        return self
 
-    def transform(self, X: np.ndarray) -> np.ndarray:
+    def transform(self, X: Any) -> np.ndarray:
         """The UMAP embedding of the latent code (UMAP's out-of-sample transform)."""
         Z = self.latent(X)
         with torch_threads(self.num_threads), warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=r".*n_jobs value.*overridden.*")
             return np.asarray(self.umap_.transform(Z), dtype=np.float32)
 
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+    def predict_proba(self, X: Any) -> np.ndarray:
         """The Gaussian mixture's posterior probabilities."""
         return self.gmm_.predict_proba(self.transform(X))

@@ -4,7 +4,8 @@
   plus the ``logger`` list and ``default_root_dir`` that ``seglab.train.run`` adds) merged over quiet
   defaults, so the models also work with ``trainer_kwargs=None`` in plain Python;
 - ``encode`` / ``predict_device``: batched inference on the accelerator the user asked for;
-- ``quiet_lightning``, ``torch_threads``, ``seed_all``, ``clone_module``: small shared helpers.
+- ``plain_dict``, ``quiet_lightning``, ``torch_threads``, ``seed_all``, ``clone_module``: small shared
+  helpers.
 
 ``use_distributed_sampler`` is off by default: seglab's loaders (`seglab.models.batches`) shard
 their batches across DDP ranks themselves, keeping the single-process batches.
@@ -44,7 +45,8 @@ TRAINER_DEFAULTS: dict[str, Any] = {
 _NOT_TRAINER_KEYS = {"_target_", "name"}
 
 
-def _plain(trainer_kwargs: Mapping[str, Any] | None) -> dict[str, Any]:
+def plain_dict(trainer_kwargs: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``trainer_kwargs`` (a mapping, a Hydra ``DictConfig`` or None) as a plain dict, resolved."""
     if trainer_kwargs is None:
         return {}
     try:  # a Hydra DictConfig: resolve it to plain Python, keeping logger objects as they are
@@ -70,7 +72,7 @@ def make_trainer(
     NaN or infinite loss stops the fit with ``TrainingDiverged``); ``log_every_n_steps`` defaults
     to at most the number of batches per epoch so short epochs still log.
     """
-    kwargs = {**TRAINER_DEFAULTS, **{k: v for k, v in _plain(trainer_kwargs).items() if k not in _NOT_TRAINER_KEYS}}
+    kwargs = {**TRAINER_DEFAULTS, **{k: v for k, v in plain_dict(trainer_kwargs).items() if k not in _NOT_TRAINER_KEYS}}
     user_callbacks = list(kwargs.pop("callbacks", None) or [])
     kwargs.update(overrides)
     if "log_every_n_steps" not in kwargs and n_batches:
@@ -83,7 +85,7 @@ def make_trainer(
 
 def predict_device(trainer_kwargs: Mapping[str, Any] | None) -> torch.device:
     """Where inference runs: the GPU when the caller asked for one (or ``auto``) and one exists."""
-    accel = str(_plain(trainer_kwargs).get("accelerator", TRAINER_DEFAULTS["accelerator"])).lower()
+    accel = str(plain_dict(trainer_kwargs).get("accelerator", TRAINER_DEFAULTS["accelerator"])).lower()
     if accel in {"gpu", "cuda", "auto"} and torch.cuda.is_available():
         return torch.device("cuda")
     if accel == "mps" and torch.backends.mps.is_available():
@@ -154,7 +156,7 @@ def quiet_lightning() -> Iterator[None]:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
             warnings.filterwarnings("ignore", message=r".*is smaller than the logging interval.*")
-            # Lightning 2.6 under torch 2.13 (see DESIGN.md pitfalls): harmless, filtered by message.
+            # Lightning 2.6 under torch 2.13 warns about LeafSpec: harmless, filtered by message.
             warnings.filterwarnings("ignore", message=r".*LeafSpec.*")
             yield
     finally:

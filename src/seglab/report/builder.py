@@ -12,7 +12,13 @@ from seglab.report.figures import DatasetFigures
 from seglab.report.forecast import forecast_blocks
 from seglab.report.results import dataset_results
 from seglab.report.runs import FAILED_STATUSES, RunFiles
-from seglab.report.table import available_metrics, build_methods, info_metrics, ranked_metrics, short_model_name
+from seglab.report.table import (
+    available_metrics,
+    build_methods,
+    info_metrics,
+    ranked_metrics,
+    short_model_name,
+)
 
 
 class ReportBuilder:

@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--note", default=None, help="a paragraph for the report's header (how the runs were made)")
     parser.add_argument("--no-embedding", action="store_true", help="skip the re-computed 2-D embedding views")
     parser.add_argument("--projections", default="pca,tsne,umap",
-                        help="2-D projections of the embedding views (umap only when umap-learn is installed)")
+                        help="2-D projections of the embedding views (umap needs the umap extra: pip install \"seglab[umap]\")")
     parser.add_argument("--max-points", type=int, default=2000, help="customers shown in the 2-D views (sampled)")
     args = parser.parse_args(argv)
     uri = args.tracking_uri

@@ -55,12 +55,13 @@ def rebuild_embedding(config_path: Path, preprocessor_path: Path, model_path: Pa
         raise RuntimeError(f"{int(saved.isna().sum())} rebuilt customers are missing from {segments_path}")
     labels = saved.to_numpy().astype(int)
     agreement = float(np.mean(np.asarray(model.predict(X)).astype(int) == labels))
-    kind = "latent space" if getattr(model, "is_deep", False) else "preprocessed features"
+    kind = "latent space" if getattr(model, "has_embedding", False) else "preprocessed features"
     return Embedding(Z, labels, agreement, f"{kind} (d={Z.shape[1]})")
 
 
 def project_2d(Z: np.ndarray, method: str, seed: int = 0) -> np.ndarray:
-    """2-D coordinates by PCA, t-SNE (scikit-learn) or UMAP (only if ``umap-learn`` is installed)."""
+    """2-D coordinates by PCA, t-SNE (scikit-learn) or UMAP (the ``umap`` extra; callers fall back to PCA
+    without it, `umap_available`)."""
     if Z.shape[1] <= 2 and method == "pca":
         return np.pad(Z, ((0, 0), (0, 2 - Z.shape[1])))
     if method == "pca":

@@ -212,6 +212,7 @@ class DatasetFigures:
                    f"predictions on the rebuilt data agree with its saved segments for {emb.label_agreement:.1%} of "
                    f"customers. Projections: " + ", ".join(coords)
                    + (f" (t-SNE: scikit-learn, perplexity ≤ 30, seed {self.seed})" if "t-SNE" in coords else "")
-                   + ("; UMAP not installed" if "umap" in self.projections and not umap_available() else "")
+                   + ('; UMAP not drawn: it needs the umap extra, pip install "seglab[umap]"'
+                      if "umap" in self.projections and not umap_available() else "")
                    + f"; {elapsed:.0f} s.")
         return blocks

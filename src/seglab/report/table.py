@@ -21,8 +21,8 @@ Definitions (the report repeats them so a reader need not look here):
   Calinski-Harabasz, ACC, NMI, ARI; lower for Davies-Bouldin; ties share the best rank). Which
   metrics are ranked, which are shown beside them, and which way each is better come from the
   metric registry (``seglab.evaluate.registry``).
-- A method is *deep* when its model is a neural network trained by Lightning (its config
-  takes the trainer settings, ``model.trainer_kwargs``): AE+k-means, DEC, IDEC...; every other
+- A method is *deep* when its model is a neural network trained by Lightning (its class says so,
+  ``uses_lightning``; its config takes the trainer settings, ``model.trainer_kwargs``): AE+k-means, DEC, IDEC...; every other
   model (k-means, GMM, Ward, PCA+k-means...) is *classical*. For each dataset and metric, each deep method is compared with
   the classical method with the best mean among those with the same k (number of segments
   asked for; criteria such as silhouette are not comparable across k): a **win** when it is
@@ -74,12 +74,12 @@ def is_deep_model(target: str, runs: pd.DataFrame | None = None) -> bool:
 
     1. the tag ``seglab.model_kind`` (``deep`` or ``classical``) that ``seglab.train.run`` writes;
     2. the flattened config: deep models take the Lightning trainer settings
-       (``model.trainer_kwargs``, the same test ``seglab.train.build_model`` uses to hand them a
-       trainer), so their params include ``model.trainer_kwargs.*``;
-    3. otherwise whether the class's constructor takes ``trainer_kwargs`` (imports it).
+       (``model.trainer_kwargs: ${trainer}``), so their params include ``model.trainer_kwargs.*``;
+    3. otherwise the class's own flag ``uses_lightning`` (imports it; what ``seglab.train.build_model``
+       reads to hand it a trainer).
 
-    Not the models' ``is_deep`` attribute: that one means "learns an embedding" and is True for
-    PCA+k-means too, which is a classical baseline.
+    Not the models' ``has_embedding`` flag: PCA+k-means learns an embedding too, and is a classical
+    baseline.
     """
     if runs is not None and TAG + "seglab.model_kind" in runs:
         values = runs[TAG + "seglab.model_kind"].dropna().astype(str).str.lower()
@@ -92,11 +92,9 @@ def is_deep_model(target: str, runs: pd.DataFrame | None = None) -> bool:
         if any(c.startswith(PARAM + "model.") for c in runs.columns):
             return False
     try:
-        import inspect
-
         from hydra.utils import get_class
 
-        return "trainer_kwargs" in inspect.signature(get_class(target)).parameters
+        return bool(getattr(get_class(target), "uses_lightning", False))
     except Exception:
         return False
 

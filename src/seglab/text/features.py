@@ -296,14 +296,15 @@ def score_texts(
                         polarity=polarity, provenance=dict(plan.provenance))
 
 
-def build_text_features(data, cfg_text: Mapping[str, Any]) -> pd.DataFrame | None:
+def build_text_features(data, cfg_text: Mapping[str, Any], runner: Any = None) -> pd.DataFrame | None:
     """Per-customer ``text_`` features for ``data`` (a `CustomerData`), or ``None``.
 
     ``None`` when ``cfg_text["name"] == "none"`` or the data has no reviews. Otherwise a frame
     indexed by ``customer_id`` in the order of ``data.customers`` with ``text_has_reviews``
     (0/1 mask, first so a correlation filter keeps it), ``text_n_reviews``, the sentiment
     aggregates of `seglab.text.aggregate` (NaN for customers without reviews) and, if
-    ``embed_dim > 0``, ``text_emb_0..``.
+    ``embed_dim > 0``, ``text_emb_0..``. ``runner``: a loaded `TransformerRunner` to reuse (a
+    server scoring many small batches loads the model once; see `score_texts`).
     """
     cfg = resolve_config(cfg_text)
     if cfg["name"] == "none" or data.reviews is None or len(data.reviews) == 0:
@@ -315,7 +316,7 @@ def build_text_features(data, cfg_text: Mapping[str, Any]) -> pd.DataFrame | Non
     ratings = reviews["rating"].to_numpy(dtype=float) if "rating" in reviews.columns else None
     if cfg["head"] == "ratings" and (ratings is None or not np.isfinite(ratings).any()):
         raise ConfigError(f"text.head=ratings: dataset {data.name!r} has no review ratings")
-    rs = score_texts(reviews["text"].tolist(), cfg, ratings=ratings)
+    rs = score_texts(reviews["text"].tolist(), cfg, ratings=ratings, runner=runner)
     cids = data.customer_ids
     review_cid = reviews["customer_id"].to_numpy()
     unknown = int((~pd.Index(review_cid).isin(cids)).sum())

@@ -1,0 +1,177 @@
+"""Density clusterings that find their own k and label noise -1: DBSCAN and HDBSCAN.
+
+Noise is kept as is in ``labels_`` and the segment files, ``predict_proba`` gives noise rows
+all zeros, and the metrics count it honestly (see `seglab.evaluate.metrics`). Above
+``max_samples`` customers both are fitted on a seeded sample (`seglab.models.classical.sampling`)
+and the rest assigned by their own out-of-sample rule (``_assign``). ``n_clusters`` is ignored
+(accepted so every model config can pass it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.cluster import DBSCAN, HDBSCAN
+from sklearn.neighbors import NearestNeighbors
+from sklearn.utils._param_validation import StrOptions
+
+from seglab.models.base import ClusterModel
+from seglab.models.classical.sampling import SampledFitMixin, sample_rows
+from seglab.models.params import POSITIVE, SAMPLING, at_least, check_params, wrapped_constraints
+
+#: ``n_clusters`` is accepted (every model config passes it) and ignored.
+_IGNORED_K = {"n_clusters": [at_least(1), None]}
+
+
+def kdistance_eps(X: Any, min_samples: int, *, max_points: int = 5000, random_state: int = 0) -> float:
+    """DBSCAN ``eps`` from the k-distance heuristic (Ester et al. 1996).
+
+    Sort every point's distance to its ``min_samples``-th nearest neighbour (itself included,
+    as DBSCAN counts it) and take the knee of that increasing curve (``kneed``, convex); when
+    no knee is found, the 95th percentile. Computed on a seeded sample of ``max_points``.
+    """
+    from kneed import KneeLocator
+
+    X = np.asarray(X, dtype=np.float64)
+    idx = sample_rows(len(X), max_points, random_state)
+    Xs = X if idx is None else X[idx]
+    k = max(1, min(int(min_samples), len(Xs) - 1))
+    dist, _ = NearestNeighbors(n_neighbors=k + 1).fit(Xs).kneighbors(Xs)
+    kd = np.sort(dist[:, k - 1] if k < dist.shape[1] else dist[:, -1])
+    # dist[:, 0] is the point itself (distance 0), so column k-1 is the min_samples-th point
+    knee = None
+    if len(kd) >= 3 and kd[-1] > kd[0]:
+        knee = KneeLocator(np.arange(len(kd)), kd, curve="convex", direction="increasing").knee_y
+    eps = float(knee) if knee is not None and knee > 0 else float(np.quantile(kd, 0.95))
+    return max(eps, 1e-12)
+
+
+class DBSCANModel(SampledFitMixin, ClusterModel):
+    """DBSCAN (scikit-learn): density clusters plus noise (-1); finds its own k.
+
+    ``eps: auto`` chooses the radius with the k-distance heuristic (``kdistance_eps``) on the
+    points DBSCAN sees (density depends on the sample size). ``predict`` follows DBSCAN's own
+    rule: a new point joins the cluster of its nearest core sample if that is within ``eps``,
+    else it is noise.
+    """
+
+    _parameter_constraints = {**wrapped_constraints(DBSCAN, "min_samples"), "eps": [POSITIVE, StrOptions({"auto"})],
+                              "max_samples": SAMPLING["max_samples"], "random_state": SAMPLING["random_state"],
+                              **_IGNORED_K}
+
+    def __init__(
+        self,
+        eps: float | str = "auto",
+        min_samples: int = 10,
+        max_samples: int | None = 20000,
+        n_clusters: int | None = None,
+        random_state: int = 0,
+    ):
+        self.eps = eps
+        self.min_samples = min_samples
+        self.max_samples = max_samples
+        self.n_clusters = n_clusters
+        self.random_state = random_state
+
+    def fit(self, X: Any, y: Any = None) -> DBSCANModel:
+        check_params(self)
+        eps = None if self.eps == "auto" else float(self.eps)
+
+        def fit_labels(Xs):
+            self.eps_ = kdistance_eps(Xs, self.min_samples, random_state=self.random_state) if eps is None else eps
+            self.dbscan_ = DBSCAN(eps=self.eps_, min_samples=self.min_samples).fit(Xs)
+            return self.dbscan_.labels_
+
+        self._fit_sampled(X, fit_labels, None)
+        return self
+
+    def _prepare_assign(self, Xs: np.ndarray, labels_s: np.ndarray) -> None:
+        core = self.dbscan_.core_sample_indices_
+        self.core_points_ = Xs[core]
+        self.core_labels_ = labels_s[core]
+        self.core_nn_ = NearestNeighbors(n_neighbors=1).fit(self.core_points_) if len(core) else None
+
+    def _assign(self, X: np.ndarray) -> np.ndarray:
+        if self.core_nn_ is None:
+            return np.full(len(X), -1, dtype=int)
+        dist, ind = self.core_nn_.kneighbors(X)
+        return np.where(dist[:, 0] <= self.eps_, self.core_labels_[ind[:, 0]], -1).astype(int)
+
+    def fit_report(self) -> dict[str, float]:
+        return {
+            "fit/eps": self.eps_,
+            "fit/n_clusters_found": float(self.n_clusters_),
+            "fit/noise_share": float(np.mean(self.labels_ == -1)),
+            "fit/sampled": float(self.sampled_),
+        }
+
+
+class HDBSCANModel(SampledFitMixin, ClusterModel):
+    """HDBSCAN (``sklearn.cluster.HDBSCAN``): hierarchical density clusters plus noise (-1).
+
+    ``min_cluster_size: auto`` = max(5, 1% of the fitted points). scikit-learn's HDBSCAN has
+    no out-of-sample rule; ``predict`` gives a new point the label of its nearest fitted
+    point, noise included (an approximation, stated here).
+    """
+
+    _parameter_constraints = {
+        **wrapped_constraints(HDBSCAN, "min_samples", "cluster_selection_epsilon", "cluster_selection_method"),
+        "min_cluster_size": [at_least(2), StrOptions({"auto"})], "max_samples": SAMPLING["max_samples"],
+        "random_state": SAMPLING["random_state"], **_IGNORED_K,
+    }
+
+    def __init__(
+        self,
+        min_cluster_size: int | str = "auto",
+        min_samples: int | None = None,
+        cluster_selection_epsilon: float = 0.0,
+        cluster_selection_method: str = "eom",
+        max_samples: int | None = 20000,
+        n_clusters: int | None = None,
+        random_state: int = 0,
+    ):
+        self.min_cluster_size = min_cluster_size
+        self.min_samples = min_samples
+        self.cluster_selection_epsilon = cluster_selection_epsilon
+        self.cluster_selection_method = cluster_selection_method
+        self.max_samples = max_samples
+        self.n_clusters = n_clusters
+        self.random_state = random_state
+
+    def fit(self, X: Any, y: Any = None) -> HDBSCANModel:
+        check_params(self)
+
+        def fit_labels(Xs):
+            mcs = self.min_cluster_size
+            self.min_cluster_size_ = max(5, int(0.01 * len(Xs))) if mcs == "auto" else int(mcs)
+            self.hdbscan_ = HDBSCAN(
+                min_cluster_size=self.min_cluster_size_,
+                min_samples=self.min_samples,
+                cluster_selection_epsilon=self.cluster_selection_epsilon,
+                cluster_selection_method=self.cluster_selection_method,
+                copy=True,
+            ).fit(Xs)
+            labels = self.hdbscan_.labels_.astype(int)
+            labels[labels < -1] = -1  # -2/-3 mark infinite/missing values: noise to us
+            return labels
+
+        self._fit_sampled(X, fit_labels, None)
+        return self
+
+    def _prepare_assign(self, Xs: np.ndarray, labels_s: np.ndarray) -> None:
+        self.fit_points_ = Xs
+        self.fit_labels_ = labels_s
+        self.nn_ = NearestNeighbors(n_neighbors=1).fit(Xs)
+
+    def _assign(self, X: np.ndarray) -> np.ndarray:
+        _, ind = self.nn_.kneighbors(X)
+        return self.fit_labels_[ind[:, 0]].astype(int)
+
+    def fit_report(self) -> dict[str, float]:
+        return {
+            "fit/min_cluster_size": float(self.min_cluster_size_),
+            "fit/n_clusters_found": float(self.n_clusters_),
+            "fit/noise_share": float(np.mean(self.labels_ == -1)),
+            "fit/sampled": float(self.sampled_),
+        }
