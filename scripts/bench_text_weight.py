@@ -51,7 +51,9 @@ def run_one(variant: str, model: str, seed: int, log_dir: Path) -> dict:
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
         cfg = compose("config", overrides=overrides)
     load, t0, c0 = load_average()[0], time.perf_counter(), time.process_time()
-    result = run(cfg, run_dir=log_dir / f"{variant}_{model}_{seed}")
+    # a fresh dir per measurement: a run dir left by an interrupted invocation is refused, not reused
+    log_dir.mkdir(parents=True, exist_ok=True)
+    result = run(cfg, run_dir=tempfile.mkdtemp(prefix=f"{variant}_{model}_{seed}_", dir=log_dir))
     m = result.metrics
     return {"ari": m["eval/ari"], "acc": m["eval/acc"], "nmi": m["eval/nmi"], "n_features": m["data/n_features"],
             "fit_s": m.get("time/fit_s"), "wall_s": time.perf_counter() - t0, "cpu_s": time.process_time() - c0,

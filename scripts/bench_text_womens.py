@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -92,7 +93,10 @@ def womens_section(data_dir: str, log_dir: str, seeds: list[int], deep_seeds: li
             continue
         for seed in deep_seeds if model in DEEP_MODELS else seeds:
             t0 = time.perf_counter()
-            res = run(cfg_for(txt, model, seed, extra), run_dir=Path(log_dir) / "bench" / f"{name}_{seed}".replace(" ", ""))
+            bench_dir = Path(log_dir) / "bench"  # a fresh run dir per measurement (an interrupted one is refused)
+            bench_dir.mkdir(parents=True, exist_ok=True)
+            run_dir = tempfile.mkdtemp(prefix=f"{name}_{seed}_".replace(" ", ""), dir=bench_dir)
+            res = run(cfg_for(txt, model, seed, extra), run_dir=run_dir)
             row = {"variant": name, "model": model, "text": txt, "seed": seed, "overrides": extra,
                    "n_features": int(res.metrics["data/n_features"]),
                    "own": {s.name: res.metrics[s.key] for s in internal_specs},
