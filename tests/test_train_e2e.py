@@ -10,7 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import joblib
 import numpy as np
 import pandas as pd
 import pytest
@@ -18,6 +17,7 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from mlflow.tracking import MlflowClient
 
+from seglab import load_run
 from seglab.train import run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,8 +42,8 @@ def test_run_writes_every_artifact_and_tracks_it(log_dir, tmp_path, model, extra
     cfg = compose_cfg(log_dir, f"model={model}", *extra)
     result = run(cfg, run_dir=tmp_path / model)
 
-    for name in ("metrics.json", "segments.parquet", "profiles.csv", "config.yaml", "model.ckpt",
-                 "preprocessor.joblib", "preprocess_report.json"):
+    for name in ("metrics.json", "segments.parquet", "profiles.csv", "config.yaml", "embedding.parquet",
+                 "bundle/manifest.json", "preprocess_report.json"):
         assert (result.run_dir / name).is_file(), name
     summary = json.loads((result.run_dir / "metrics.json").read_text())
     assert summary["n_customers"] == 300 and summary["n_clusters"] == cfg.n_clusters == 5
@@ -130,7 +130,7 @@ def test_text_features_join_keeps_attributes_profile_only(log_dir, tmp_path):
     result = run(cfg, run_dir=tmp_path / "run")
     report = json.loads((result.run_dir / "preprocess_report.json").read_text())
     assert report["profile_only"], "customer attributes must stay profile-only when the data has transactions"
-    names = joblib.load(result.run_dir / "preprocessor.joblib").feature_names_out_
+    names = load_run(result.run_dir).preprocessor_.feature_names_out_
     assert any(n.startswith("text_") for n in names)
     assert not any(n in report["profile_only"] for n in names)
 

@@ -47,20 +47,37 @@ FORECAST_SEGMENTS = "forecast_segments.csv"
 FORECAST_SCORES = "forecast_scores.csv"
 FORECAST_CUSTOMERS = "forecast_customers.parquet"  # per customer, keyed by the user's ids
 FORECAST_PLOTS = ("forecast_calibration.png", "forecast_gains.png")
-MODEL = "model.ckpt"
-PREPROCESSOR = "preprocessor.joblib"
 PREPROCESS_REPORT = "preprocess_report.json"
+BUNDLE = "bundle"  # the fitted SegmentationPipeline (seglab.bundle): loads without unpickling, no per-customer rows
+EMBEDDING = "embedding.parquet"  # customer_id, segment, z_0..: the space the model clustered in (report views)
+#: Files of older run dirs: joblib pickles, which seglab no longer writes nor loads.
+LEGACY_PICKLES = ("model.ckpt", "preprocessor.joblib")
 CSV_LOGS = "csv_logs"
 CHECKPOINTS = "checkpoints"  # deep models' resume points (seglab.models.checkpoints)
 HYDRA_DIRS = (".hydra", ".hydra_resumed")  # Hydra's copy of the config and overrides (.hydra_resumed: resume=)
 
 #: Files keyed by the user's customer ids: kept in the run dir, uploaded to the tracker only
 #: with ``privacy.upload_segments=true``.
-PER_CUSTOMER_FILES = (SEGMENTS, FORECAST_CUSTOMERS)
+PER_CUSTOMER_FILES = (SEGMENTS, FORECAST_CUSTOMERS, EMBEDDING)
 #: Never uploaded: resume points (large, and only useful on this machine) and the marker.
 NOT_UPLOADED = (CHECKPOINTS, MARKER)
 
 STATUSES = ("running", "finished", "failed", "interrupted", "killed")
+
+# --- inside the bundle (``seglab.bundle``; every file is listed with its sha256 in the manifest) ---
+BUNDLE_MANIFEST = "manifest.json"  # format and seglab version, sha256 of every other file
+BUNDLE_PIPELINE = "pipeline.json"  # feature spec, text featurizer reference, schema and training statistics, config
+BUNDLE_PREPROCESSOR = "preprocessor.skops"  # the fitted Preprocessor (skops, explicit trusted types)
+BUNDLE_MODEL = "model.json"  # the model's class, parameters and which state files follow
+BUNDLE_MODEL_ARRAYS = "model_arrays.npz"  # named numpy arrays (loaded with allow_pickle=False)
+BUNDLE_MODEL_SKOPS = "model.skops"  # scikit-learn models (skops, explicit trusted types)
+BUNDLE_WEIGHTS = "weights_{name}.pt"  # torch state_dicts (loaded with weights_only=True)
+
+# --- written by the `seglab` commands outside a run dir ---
+DRIFT_TABLE = "drift.csv"
+DRIFT_SEGMENTS = "drift_segments.csv"
+DRIFT_PLOT = "drift.png"
+DRIFT_SUMMARY = "drift.json"
 
 
 def read_marker(run_dir: str | Path) -> dict[str, Any] | None:

@@ -2,7 +2,7 @@
 
 `train.py` at the repository root is a thin Hydra entry point around `main_entry`. Everything a
 run produces lands in its run dir (metrics.json, segments.parquet, profiles.csv, config.yaml,
-model.ckpt, preprocessor.joblib, csv logs) and, unless `logger.mlflow=false`, in one MLflow run.
+the fitted pipeline's ``bundle/``, ``embedding.parquet``, csv logs) and, unless `logger.mlflow=false`, in one MLflow run.
 `metrics.json` is written last: a run dir without it did not succeed.
 """
 
@@ -136,30 +136,22 @@ def trainer_kwargs_quiet(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
 
 
 def customer_features(cfg: DictConfig, data, timings: dict[str, float] | None = None) -> pd.DataFrame:
-    """Per-customer features of ``data`` as ``cfg`` asks: behaviour and attributes (computed by
-    ``features.engine``), plus review-text aggregates unless ``text=none`` (or the data has no
-    reviews). Benchmarks call this too, so they see exactly the features a run clusters.
-    ``timings`` (if given) receives ``time/features_s`` and ``time/text_s``."""
-    from seglab.features import build_features
+    """Per-customer features of ``data`` as ``cfg`` asks (`seglab.pipeline.training_features`:
+    behaviour and attributes, plus review-text aggregates unless ``text=none``). Benchmarks call
+    this too, so they see exactly the features a run clusters. ``timings`` (if given) receives
+    ``time/features_s`` and ``time/text_s``."""
+    from seglab.pipeline import training_features
 
-    timings = {} if timings is None else timings
-    t0 = time.perf_counter()
-    features = build_features(data, engine=cfg.features.get("engine", "auto"),
-                              engine_options=OmegaConf.to_container(cfg.features.get("engine_options", {}), resolve=True),
-                              allow_columns=list(cfg.get("privacy", {}).get("allow_columns", [])),
-                              **OmegaConf.to_container(cfg.features.build, resolve=True))
-    timings["time/features_s"] = time.perf_counter() - t0
-    if cfg.text.name != "none":
-        from seglab.text import build_text_features
+    return training_features(data, **pipeline_options(cfg), timings=timings)
 
-        t0 = time.perf_counter()
-        text_features = build_text_features(data, OmegaConf.to_container(cfg.text, resolve=True))
-        timings["time/text_s"] = time.perf_counter() - t0
-        if text_features is not None:
-            attrs = features.attrs  # join drops attrs, which list the profile-only attribute columns
-            features = features.join(text_features)
-            features.attrs = {**attrs, **text_features.attrs}  # + seglab.text: weights' sha256, head
-    return features
+
+def pipeline_options(cfg: DictConfig) -> dict[str, Any]:
+    """The feature-building and text options of ``cfg``, as `seglab.pipeline.SegmentationPipeline` takes them."""
+    return {"build": OmegaConf.to_container(cfg.features.build, resolve=True),
+            "engine": cfg.features.get("engine", "auto"),
+            "engine_options": OmegaConf.to_container(cfg.features.get("engine_options", {}), resolve=True),
+            "allow_columns": list(cfg.get("privacy", {}).get("allow_columns", [])),
+            "text": OmegaConf.to_container(cfg.text, resolve=True) if cfg.text.name != "none" else None}
 
 
 def make_preprocessor(cfg: DictConfig):
@@ -183,6 +175,24 @@ def fit_model(model, X: np.ndarray, run_dir: Path) -> None:
         model.fit(X, checkpoint_dir=run_dir / CHECKPOINTS)
     else:
         model.fit(X)
+
+
+def save_pipeline(cfg: DictConfig, run_dir: Path, data, features: pd.DataFrame, preprocessor, model,
+                  labels: np.ndarray, embedding: np.ndarray) -> None:
+    """Save the run's fitted `SegmentationPipeline` as its bundle (no pickle, no per-customer
+    rows) and the embedding it clustered (a per-customer file, for the reports' 2-D views)."""
+    from seglab.pipeline import SegmentationPipeline
+    from seglab.rundir import BUNDLE, EMBEDDING
+
+    pipe = SegmentationPipeline.from_fitted(data, features, preprocessor, model, labels, **pipeline_options(cfg),
+                                            config=OmegaConf.to_container(cfg, resolve=True))
+    pipe.save(run_dir / BUNDLE)
+    emb = pd.DataFrame(np.asarray(embedding, dtype=np.float32), columns=[f"z_{j}" for j in range(embedding.shape[1])])
+    emb.insert(0, "segment", labels.astype(int))
+    emb.insert(0, "customer_id", data.customer_ids.to_numpy())
+    kind = "latent space" if getattr(model, "has_embedding", False) else "preprocessed features"
+    emb.attrs["space"] = f"{kind} (d={embedding.shape[1]})"
+    emb.to_parquet(run_dir / EMBEDDING, index=False)
 
 
 def run_tags(cfg: DictConfig, run_dir: Path) -> dict[str, str]:
@@ -328,8 +338,7 @@ def _run(cfg: DictConfig, run_dir: Path, active) -> RunResult:
     active.stage("save")
     (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
     (run_dir / "preprocess_report.json").write_text(json.dumps(preprocessor.report_, indent=2, default=str))
-    preprocessor.save(run_dir / "preprocessor.joblib")
-    model.save(run_dir / "model.ckpt")
+    save_pipeline(cfg, run_dir, data, features, preprocessor, model, labels, latent if latent is not None else X)
     n_clusters = int(cfg.model.get("n_clusters", len(set(labels.tolist()) - {-1})))
     summary = {"dataset": cfg.data.name, "model": cfg.model._target_, "n_customers": data.n_customers,
                "n_clusters": n_clusters, "seed": int(cfg.seed), "warnings": warnings,

@@ -1,14 +1,11 @@
-"""Re-compute a run's embedding from what the run saved, for the 2-D views in a report.
+"""A run's embedding for the 2-D views in a report, read from what the run saved.
 
-A run dir holds the resolved ``config.yaml``, the fitted ``preprocessor.joblib`` and
-``model.ckpt``, and the labels it produced (``segments.parquet``). ``rebuild_embedding`` loads
-the data source named in the config again, builds the same features, applies the saved
-preprocessor and the saved model's ``transform`` (the latent space for deep models, the
-preprocessed features for classical ones), so the picture shows the space the model clustered
-in. Points are coloured by the run's own saved labels, and the saved model's ``predict`` on the
-rebuilt matrix is compared with them (``label_agreement``): 1.0 means the rebuild is faithful.
-Nothing is re-trained. When the data cannot be loaded again (moved files, another machine) the
-caller gets a ``RuntimeError`` saying why, and the report says the view was not drawn.
+A run saves the space its model clustered in (``embedding.parquet``: the latent code of deep
+models, the preprocessed features of classical ones) with the customers' segments, so a report
+draws it from the run dir without reading the data again, re-encoding review text or loading
+the model. ``embedding.parquet`` holds the user's customer ids, so like ``segments.parquet`` it
+stays in the run dir unless ``privacy.upload_segments=true``: a report on another machine says
+the view was not drawn.
 """
 
 from __future__ import annotations
@@ -23,40 +20,16 @@ import pandas as pd
 @dataclass
 class Embedding:
     Z: np.ndarray  # (n, d) the space the model clustered in
-    labels: np.ndarray  # the run's saved segments, aligned with Z
-    label_agreement: float  # share of customers where model.predict(rebuilt X) == saved segment
+    labels: np.ndarray  # the run's segments, aligned with Z
     space: str  # "latent space (d=10)" or "preprocessed features (d=17)"
 
 
-def rebuild_embedding(config_path: Path, preprocessor_path: Path, model_path: Path,
-                      segments_path: Path) -> Embedding:
-    from hydra.utils import instantiate
-    from omegaconf import OmegaConf
-
-    from seglab.features import Preprocessor
-    from seglab.models.base import ClusterModel
-    from seglab.train import customer_features
-
-    try:
-        cfg = OmegaConf.load(config_path)
-        data = instantiate(cfg.data, _convert_="all").load()
-        features = customer_features(cfg, data)
-    except Exception as err:
-        raise RuntimeError(f"could not rebuild the run's features from {config_path}: "
-                           f"{type(err).__name__}: {err}") from err
-    pre = Preprocessor.load(preprocessor_path)
-    model = ClusterModel.load(model_path)
-    X = pre.transform(features)
-    Z = np.asarray(model.transform(X), dtype=np.float64)
-    segments = pd.read_parquet(segments_path)
-    ids = pd.Index(data.customer_ids)
-    saved = segments.set_index("customer_id")["segment"].reindex(ids)
-    if saved.isna().any():
-        raise RuntimeError(f"{int(saved.isna().sum())} rebuilt customers are missing from {segments_path}")
-    labels = saved.to_numpy().astype(int)
-    agreement = float(np.mean(np.asarray(model.predict(X)).astype(int) == labels))
-    kind = "latent space" if getattr(model, "has_embedding", False) else "preprocessed features"
-    return Embedding(Z, labels, agreement, f"{kind} (d={Z.shape[1]})")
+def load_embedding(path: Path) -> Embedding:
+    """The embedding a run saved (``seglab.rundir.EMBEDDING``)."""
+    frame = pd.read_parquet(path)
+    z = frame[[c for c in frame.columns if str(c).startswith("z_")]].to_numpy(dtype=np.float64)
+    space = str(frame.attrs.get("space", f"embedding (d={z.shape[1]})"))
+    return Embedding(z, frame["segment"].to_numpy().astype(int), space)
 
 
 def project_2d(Z: np.ndarray, method: str, seed: int = 0) -> np.ndarray:

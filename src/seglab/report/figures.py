@@ -14,7 +14,7 @@ import pandas as pd
 from seglab import plots
 from seglab.evaluate.registry import MetricSpec
 from seglab.report import document as doc
-from seglab.report.embedding import project_2d, rebuild_embedding, sample_indices, umap_available
+from seglab.report.embedding import load_embedding, project_2d, sample_indices, umap_available
 from seglab.report.runs import METRIC, PARAM, RunFiles
 from seglab.report.table import (
     Method,
@@ -25,6 +25,7 @@ from seglab.report.table import (
     short_model_name,
     sort_key,
 )
+from seglab.rundir import EMBEDDING
 
 K_KEYS = ("n_clusters", "model.n_clusters")
 BUSINESS = ("name", "size", "share", "revenue_share", "aov", "purchases_per_year", "churn_share", "clv",
@@ -184,18 +185,16 @@ class DatasetFigures:
         return blocks
 
     def embedding_view(self, dataset: str, method: Method, run: pd.Series) -> list:
-        """The run's clustering space re-computed from its saved preprocessor and model, in 2-D."""
+        """The run's clustering space, as the run saved it (``embedding.parquet``), in 2-D."""
         if not self.embedding:
             return [doc.Para(f"2-D view of {method.label} not drawn (`--no-embedding`).")]
-        need = {n: self.files.path(run, n) for n in ("config.yaml", "preprocessor.joblib", "model.ckpt", "segments.parquet")}
-        missing = [n for n, p in need.items() if p is None]
-        if missing:
-            return [doc.Para(f"2-D view of {method.label} not drawn: run `{run['run_id']}` has no "
-                             + ", ".join(f"`{n}`" for n in missing) + ".")]
+        path = self.files.path(run, EMBEDDING)
+        if path is None:
+            return [doc.Para(f"2-D view of {method.label} not drawn: run `{run['run_id']}` has no `{EMBEDDING}` "
+                             "here (a per-customer file: it stays in the run dir unless privacy.upload_segments=true).")]
         try:
             t0 = time.perf_counter()
-            emb = rebuild_embedding(need["config.yaml"], need["preprocessor.joblib"], need["model.ckpt"],
-                                    need["segments.parquet"])
+            emb = load_embedding(path)
             idx = sample_indices(len(emb.Z), self.max_points, self.seed)
             projections = [p for p in self.projections if p != "umap" or umap_available()] or ["pca"]
             names = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
@@ -206,11 +205,9 @@ class DatasetFigures:
         blocks: list = []
         png = plots.embedding_views(coords, emb.labels[idx], f"{dataset} · {method.label} · {emb.space}")
         self.image(blocks, png, f"{dataset}_{method.label}_embedding",
-                   f"{method.label} (run `{run['run_id']}`) in the space it clustered, the {emb.space}, re-computed "
-                   f"by loading the run's saved preprocessor and model on the rebuilt features of "
-                   f"{_sample_note(len(emb.Z), self.max_points)}; colour = the run's saved segment. The saved model's "
-                   f"predictions on the rebuilt data agree with its saved segments for {emb.label_agreement:.1%} of "
-                   f"customers. Projections: " + ", ".join(coords)
+                   f"{method.label} (run `{run['run_id']}`) in the space it clustered, the {emb.space}, as the run "
+                   f"saved it ({EMBEDDING}), for {_sample_note(len(emb.Z), self.max_points)}; colour = the run's "
+                   f"segment. Projections: " + ", ".join(coords)
                    + (f" (t-SNE: scikit-learn, perplexity ≤ 30, seed {self.seed})" if "t-SNE" in coords else "")
                    + ('; UMAP not drawn: it needs the umap extra, pip install "seglab[umap]"'
                       if "umap" in self.projections and not umap_available() else "")
