@@ -51,19 +51,23 @@ class DBSCANModel(SampledFitMixin, ClusterModel):
     """DBSCAN (scikit-learn): density clusters plus noise (-1); finds its own k.
 
     ``eps: auto`` chooses the radius with the k-distance heuristic (``kdistance_eps``) on the
-    points DBSCAN sees (density depends on the sample size). ``predict`` follows DBSCAN's own
+    points DBSCAN sees (density depends on the sample size). ``min_samples: auto`` = 2 × the
+    number of features (Sander et al. 1998; Schubert et al. 2017), the neighbour count the
+    k-distance curve is then drawn for; both values are in ``fit_report``. ``predict`` follows DBSCAN's own
     rule: a new point joins the cluster of its nearest core sample if that is within ``eps``,
     else it is noise.
     """
 
-    _parameter_constraints = {**wrapped_constraints(DBSCAN, "min_samples"), "eps": [POSITIVE, StrOptions({"auto"})],
+    _parameter_constraints = {"min_samples": [*wrapped_constraints(DBSCAN, "min_samples")["min_samples"],
+                                              StrOptions({"auto"})],
+                              "eps": [POSITIVE, StrOptions({"auto"})],
                               "max_samples": SAMPLING["max_samples"], "random_state": SAMPLING["random_state"],
                               **_IGNORED_K}
 
     def __init__(
         self,
         eps: float | str = "auto",
-        min_samples: int = 10,
+        min_samples: int | str = 10,
         max_samples: int | None = 20000,
         n_clusters: int | None = None,
         random_state: int = 0,
@@ -78,9 +82,12 @@ class DBSCANModel(SampledFitMixin, ClusterModel):
         check_params(self)
         eps = None if self.eps == "auto" else float(self.eps)
 
+        n_features = np.asarray(X).shape[1] if np.ndim(X) == 2 else 1
+        self.min_samples_ = 2 * n_features if self.min_samples == "auto" else int(self.min_samples)
+
         def fit_labels(Xs):
-            self.eps_ = kdistance_eps(Xs, self.min_samples, random_state=self.random_state) if eps is None else eps
-            self.dbscan_ = DBSCAN(eps=self.eps_, min_samples=self.min_samples).fit(Xs)
+            self.eps_ = kdistance_eps(Xs, self.min_samples_, random_state=self.random_state) if eps is None else eps
+            self.dbscan_ = DBSCAN(eps=self.eps_, min_samples=self.min_samples_).fit(Xs)
             return self.dbscan_.labels_
 
         self._fit_sampled(X, fit_labels, None)
@@ -101,6 +108,7 @@ class DBSCANModel(SampledFitMixin, ClusterModel):
     def fit_report(self) -> dict[str, float]:
         return {
             "fit/eps": self.eps_,
+            "fit/min_samples": float(self.min_samples_),
             "fit/n_clusters_found": float(self.n_clusters_),
             "fit/noise_share": float(np.mean(self.labels_ == -1)),
             "fit/sampled": float(self.sampled_),
