@@ -203,6 +203,15 @@ def run_tags(cfg: DictConfig, run_dir: Path) -> dict[str, str]:
             **hydra_tags()}
 
 
+def log_dataset(tracker, cfg: DictConfig, features: pd.DataFrame) -> None:
+    """The per-customer features as the run's MLflow dataset input: a column summary and a digest."""
+    from seglab.tracking import dataset_summary
+
+    summary, digest = dataset_summary(features)
+    source = str(cfg.data.get("path") or f"{cfg.data._target_}(seed={cfg.data.get('seed', cfg.seed)})")
+    tracker.log_dataset(summary, name=str(cfg.data.name), source=source, digest=digest)
+
+
 def run(cfg: DictConfig, run_dir: str | Path | None = None) -> RunResult:
     """Train and evaluate one configuration; see the module docstring for what it writes.
 
@@ -268,6 +277,7 @@ def _run(cfg: DictConfig, run_dir: Path, active) -> RunResult:
     rank_zero = is_rank_zero()
     if tracker is not None:  # which text model and head scored the reviews (known once they are scored)
         tracker.set_tags(features.attrs.get("seglab.text", {}))
+        log_dataset(tracker, cfg, features)
     metrics_pre: dict[str, float] = {}
     trainer_kwargs = dict(OmegaConf.to_container(cfg.trainer, resolve=True))
     trainer_kwargs["logger"] = lightning_loggers(cfg, run_dir, tracker) or False
