@@ -144,8 +144,9 @@ class DeepClusterModel(ClusterModel):
         (`seglab.models.checkpoints`)."""
         self._check_settings()
         X = self._validate(X, reset=True, dtype=np.float32)
-        if len(X) < self.n_clusters:
-            raise ValueError(f"{len(X)} samples cannot form {self.n_clusters} clusters")
+        if len(X) < self._min_samples():
+            raise ValueError(f"n_samples={len(X)}: {type(self).__name__} needs at least {self._min_samples()} "
+                             f"rows to form {self.n_clusters} clusters")
         self._checkpoint_dir = checkpoint_dir
         try:
             with torch_threads(self.num_threads):
@@ -153,6 +154,10 @@ class DeepClusterModel(ClusterModel):
         finally:
             del self._checkpoint_dir  # a fitted model does not point at a run dir
         return self
+
+    def _min_samples(self) -> int:
+        """The fewest rows ``fit`` accepts: one per cluster."""
+        return int(self.n_clusters)
 
     def _fit(self, X: np.ndarray, init_from: DeepClusterModel | None) -> None:
         seed_all(self.random_state)

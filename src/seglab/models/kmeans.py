@@ -36,14 +36,17 @@ class KMeansModel(ClusterModel):
         self.labels_ = self.kmeans_.labels_.astype(int)
         self.cluster_centers_ = self.kmeans_.cluster_centers_
         self.inertia_ = float(self.kmeans_.inertia_)
+        self.n_iter_ = int(self.kmeans_.n_iter_)
         self.scale_ = max(self.inertia_ / max(len(X), 1), 1e-12)
         return self
 
     def predict(self, X: Any) -> np.ndarray:
-        return self.kmeans_.predict(self._validate(X)).astype(int)
+        X = self._validate(X)  # NotFittedError before a fit, not an AttributeError
+        return self.kmeans_.predict(X).astype(int)
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        return softmax_distances(self.kmeans_.transform(self._validate(X)) ** 2, self.scale_)
+        X = self._validate(X)
+        return softmax_distances(self.kmeans_.transform(X) ** 2, self.scale_)
 
     def fit_report(self) -> dict[str, float]:
         return {"fit/inertia": self.inertia_, "fit/n_iter": float(self.kmeans_.n_iter_)}

@@ -36,6 +36,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
+from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval
 from torch import nn
 
@@ -196,7 +197,8 @@ class MultimodalDEC(IDEC):
         if not 0.0 <= float(net.text_weight) <= 1.0:
             raise ConfigError(f"text_weight must be in [0, 1], got {net.text_weight}")
         names = net.feature_names if feature_names is None else list(feature_names)
-        n = np.shape(X)[1] if np.ndim(X) == 2 else -1
+        X = check_array(X, dtype=np.float32, estimator=self)  # bad input named as such, not as missing names
+        n = X.shape[1]
         if names is None or len(names) != n:
             raise ConfigError(
                 f"MultimodalDEC needs feature_names for X's {n} columns (got "

@@ -79,6 +79,10 @@ class N2D(DeepClusterModel):
         _umap()  # before any training: a missing extra is a one-line error, not a late traceback
         return super().fit(X, y, **kwargs)
 
+    def _min_samples(self) -> int:
+        """UMAP needs at least 2 neighbours besides the row itself."""
+        return max(super()._min_samples(), 3)
+
     def _cluster_latent(self, X: np.ndarray) -> None:
         c = self._settings("clustering")
         t1 = time.perf_counter()
@@ -112,4 +116,5 @@ class N2D(DeepClusterModel):
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """The Gaussian mixture's posterior probabilities."""
-        return self.gmm_.predict_proba(self.transform(X))
+        E = self.transform(X)  # NotFittedError before a fit, not an AttributeError
+        return self.gmm_.predict_proba(E)

@@ -70,6 +70,7 @@ class MiniBatchKMeansModel(CentroidSoftMixin, ClusterModel):
         self.cluster_centers_ = self.kmeans_.cluster_centers_
         self.labels_ = self.kmeans_.predict(X).astype(int)  # final assignment with the final centres
         self.inertia_ = float(((X - self.cluster_centers_[self.labels_]) ** 2).sum())
+        self.n_iter_ = int(self.kmeans_.n_iter_)
         self._set_scale(X)
         return self
 
@@ -126,11 +127,13 @@ class PCAKMeansModel(CentroidSoftMixin, ClusterModel):
         self.labels_ = self.kmeans_.labels_.astype(int)
         self.cluster_centers_ = self.kmeans_.cluster_centers_
         self.inertia_ = float(self.kmeans_.inertia_)
+        self.n_iter_ = int(self.kmeans_.n_iter_)
         self._set_scale(Z)
         return self
 
     def transform(self, X: Any) -> np.ndarray:
-        return self.pca_.transform(self._validate(X))
+        X = self._validate(X)  # NotFittedError before a fit, not an AttributeError
+        return self.pca_.transform(X)
 
     def fit_report(self) -> dict[str, float]:
         return {

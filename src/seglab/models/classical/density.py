@@ -82,10 +82,8 @@ class DBSCANModel(SampledFitMixin, ClusterModel):
         check_params(self)
         eps = None if self.eps == "auto" else float(self.eps)
 
-        n_features = np.asarray(X).shape[1] if np.ndim(X) == 2 else 1
-        self.min_samples_ = 2 * n_features if self.min_samples == "auto" else int(self.min_samples)
-
-        def fit_labels(Xs):
+        def fit_labels(Xs):  # Xs: validated rows, so its width is the feature count
+            self.min_samples_ = 2 * Xs.shape[1] if self.min_samples == "auto" else int(self.min_samples)
             self.eps_ = kdistance_eps(Xs, self.min_samples_, random_state=self.random_state) if eps is None else eps
             self.dbscan_ = DBSCAN(eps=self.eps_, min_samples=self.min_samples_).fit(Xs)
             return self.dbscan_.labels_

@@ -86,7 +86,7 @@ class SpectralModel(SampledFitMixin, ClusterModel):
             return SpectralClustering(
                 n_clusters=self.n_clusters,
                 affinity=self.affinity,
-                n_neighbors=min(self.n_neighbors, len(Xs) - 1),
+                n_neighbors=max(1, min(self.n_neighbors, len(Xs) - 1)),  # 1 row: scikit-learn's own error
                 assign_labels=self.assign_labels,
                 random_state=self.random_state,
             ).fit_predict(Xs)
