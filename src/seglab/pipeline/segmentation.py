@@ -142,9 +142,19 @@ class SegmentationPipeline:
     def features(self, data: Any, reference_date: str | None = None, text_runner: Any = None) -> pd.DataFrame:
         """The features of new customers ``data`` (a `CustomerData`) as the run built them."""
         self._check_fitted()
-        if self.spec_.text_columns:
-            self._check_text_weights()
+        if self.spec_.text_columns and text_runner is None and data.reviews is not None and len(data.reviews):
+            text_runner = self._text_runner()
         return self.spec_.build(data, reference_date=reference_date, text_runner=text_runner)
+
+    def _text_runner(self) -> Any:
+        """The text model, loaded once per pipeline (a server scores many small batches), after
+        checking its weights are the ones the run scored reviews with."""
+        if getattr(self, "_runner", None) is None:
+            from seglab.text.features import make_runner
+
+            self._check_text_weights()
+            self._runner = make_runner(self.spec_.text)
+        return self._runner
 
     def _check_text_weights(self) -> None:
         """Refuse to score reviews with other weights than the run's (hash recorded at fit)."""

@@ -1,0 +1,165 @@
+"""Assign new customers with a run's pipeline: a file at once (``seglab assign``) or JSON lines
+(``seglab assign --stream``).
+
+Batch: the input is read (`seglab.serve.inputs`), assigned in chunks of ``chunk_rows`` customers
+(a progress line per chunk through `seglab.progress`) and written as Parquet, CSV or JSON lines:
+``customer_id`` (as given), ``segment``, ``prob_0..``, ``distance`` and ``error`` (empty for
+assigned rows; rejected rows have ``segment = -1`` and the reason). The counts, and the reasons
+of rejected rows, are returned (the CLI prints them on stderr).
+
+Stream: each input line is one JSON object, answered by one output line, flushed at once:
+
+- a feature row: ``{"customer_id": "c1", "recency_days": 3.0, ...}`` or the features under
+  ``"features"``;
+- raw events: ``{"customer_id": "c1", "events": [{"timestamp": "...", "amount": 9.5, ...}],
+  "reviews": [{"text": "...", "timestamp": "..."}]}``.
+
+An answer is ``{"customer_id", "segment", "probabilities": [...], "distance"}``, or
+``{"customer_id", "error"}`` for a line that cannot be assigned (bad JSON, bad values): the
+stream goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import pandas as pd
+
+from seglab.errors import SeglabError
+from seglab.progress import Progress
+from seglab.serve.inputs import events_to_data, is_feature_table, read_table, split_feature_rows
+
+
+def assign_frame(pipe: Any, frame: pd.DataFrame, file: str = "<input>", reviews: pd.DataFrame | None = None,
+                 reference_date: str | None = None, chunk_rows: int = 200_000) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """``(assignments, report)`` for a feature table or raw events ``frame`` (module docstring)."""
+    columns = pipe.feature_columns
+    if is_feature_table(frame, columns):
+        good, rejected = split_feature_rows(frame, columns, file)
+        kind = "feature table"
+    else:
+        data = events_to_data(frame, reviews, file)
+        good, rejected = pipe.features(data, reference_date=reference_date), None
+        kind = "raw events"
+    parts = []
+    with Progress(f"assign: {len(good):,} customers ({kind})", total=len(good), unit="customers") as bar:
+        for start in range(0, max(len(good), 1), chunk_rows):
+            chunk = good.iloc[start:start + chunk_rows]
+            if len(chunk):
+                parts.append(pipe.assign(chunk))
+            bar.update(len(chunk))
+    out = pd.concat(parts) if parts else pipe.assign(good)
+    out["error"] = ""
+    out = out.reset_index()
+    report = {"kind": kind, "n_rows": int(len(frame)), "n_assigned": int(len(good)), "n_rejected": 0, "reasons": {}}
+    if rejected is not None and len(rejected):
+        k = sum(c.startswith("prob_") for c in out.columns)
+        bad = pd.DataFrame({"customer_id": rejected["customer_id"], "segment": -1,
+                            **{f"prob_{j}": np.nan for j in range(k)}, "distance": np.nan, "error": rejected["error"]})
+        out = pd.concat([out, bad], ignore_index=True)
+        report["n_rejected"] = int(len(rejected))
+        report["reasons"] = dict(Counter(rejected["error"]))
+    return out, report
+
+
+def write_table(frame: pd.DataFrame, path: str | Path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    name = path.name.lower()
+    if name.endswith(".csv"):
+        frame.to_csv(path, index=False)
+    elif name.endswith((".jsonl", ".ndjson")):
+        frame.to_json(path, orient="records", lines=True)
+    else:
+        frame.to_parquet(path, index=False)
+
+
+def assign_file(pipe: Any, input_path: str | Path, output_path: str | Path, reviews_path: str | Path | None = None,
+                reference_date: str | None = None) -> dict[str, Any]:
+    """Read ``input_path``, assign, write ``output_path``; returns the report of `assign_frame`."""
+    frame = read_table(input_path)
+    reviews = read_table(reviews_path) if reviews_path else None
+    out, report = assign_frame(pipe, frame, str(input_path), reviews, reference_date)
+    write_table(out, output_path)
+    return report
+
+
+# --- one record at a time (stream and HTTP) ------------------------------------------------------
+def record_frames(records: list[dict[str, Any]]) -> tuple[pd.DataFrame | None, pd.DataFrame | None,
+                                                          pd.DataFrame | None]:
+    """``(feature rows, transactions, reviews)`` of JSON records (feature rows or raw events)."""
+    rows, tx, rv = [], [], []
+    for rec in records:
+        if not isinstance(rec, dict) or "customer_id" not in rec:
+            raise SeglabError("each record needs a customer_id")
+        cid = rec["customer_id"]
+        if "events" in rec or "reviews" in rec:
+            tx += [{**e, "customer_id": cid} for e in rec.get("events") or []]
+            rv += [{**r, "customer_id": cid} for r in rec.get("reviews") or []]
+        else:
+            rows.append({"customer_id": cid, **(rec.get("features") or {k: v for k, v in rec.items() if k != "customer_id"})})
+    return (pd.DataFrame(rows) if rows else None, pd.DataFrame(tx) if tx else None,
+            pd.DataFrame(rv) if rv else None)
+
+
+def assign_records(pipe: Any, records: list[dict[str, Any]], reference_date: str | None = None) -> list[dict[str, Any]]:
+    """Assign JSON records (feature rows and/or raw events); one answer per customer, in input order."""
+    rows, tx, rv = record_frames(records)
+    answers: dict[Any, dict[str, Any]] = {}
+    if rows is not None:
+        missing = [c for c in pipe.feature_columns if c not in rows.columns]
+        if missing:
+            raise SeglabError(f"feature rows lack the run's feature columns {', '.join(missing)}")
+        out, _ = assign_frame(pipe, rows, "<request>")
+        answers.update(_answers(out))
+    if tx is not None or rv is not None:
+        data = events_to_data(tx, rv, "<request>")
+        out = pipe.assign(data, reference_date=reference_date).reset_index()
+        out["error"] = ""
+        answers.update(_answers(out))
+    # raw events are read as a data source reads ids (as text): answer with the id as the caller sent it
+    return [{**answers[str(r["customer_id"])], "customer_id": r["customer_id"]}
+            for r in records if str(r["customer_id"]) in answers]
+
+
+def _answers(out: pd.DataFrame) -> dict[Any, dict[str, Any]]:
+    probs = out[[c for c in out.columns if c.startswith("prob_")]].to_numpy(dtype=np.float64)
+    result = {}
+    for i, row in enumerate(out.itertuples(index=False)):
+        if row.error:
+            result[str(row.customer_id)] = {"customer_id": _plain(row.customer_id), "error": row.error}
+            continue
+        result[str(row.customer_id)] = {"customer_id": _plain(row.customer_id), "segment": int(row.segment),
+                                   "probabilities": [float(p) for p in probs[i]],
+                                   "distance": None if math.isnan(row.distance) else float(row.distance)}
+    return result
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def stream(pipe: Any, lines: Iterable[str], out: IO[str], reference_date: str | None = None) -> Counter:
+    """Answer each JSON line of ``lines`` with one line on ``out``, flushed (module docstring)."""
+    counts: Counter = Counter()
+    for line in lines:
+        if not line.strip():
+            continue
+        record = None
+        try:
+            record = json.loads(line)
+            answers = assign_records(pipe, [record], reference_date)
+            answer = answers[0] if answers else {"customer_id": record.get("customer_id"), "error": "not assigned"}
+        except (SeglabError, ValueError, TypeError, KeyError) as err:
+            cid = record.get("customer_id") if isinstance(record, dict) else None
+            answer = {"customer_id": cid, "error": f"{type(err).__name__}: {str(err).splitlines()[0]}"}
+        counts["rejected" if "error" in answer else "assigned"] += 1
+        out.write(json.dumps(answer) + "\n")
+        out.flush()
+    return counts
