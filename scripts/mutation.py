@@ -18,6 +18,7 @@ the Markdown is regenerated from them. Run outside CI (it takes tens of minutes 
     pip install -e ".[mutation]"
     nice -n 10 python scripts/mutation.py --planted --modules all
     python scripts/mutation.py --report-only       # the tables from the raw records
+    python scripts/mutation.py --list              # what a run would use, checked against the tree (runs nothing)
 """
 
 from __future__ import annotations
@@ -36,8 +37,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchlib import ROOT, RawRecords, git_commit, load_average, provenance_header  # noqa: E402
 
+E2E = "tests/test_e2e_values.py"
+DEC_TESTS = ["tests/test_dec_behaviour.py", "tests/test_models_deep.py", E2E]
+FEATURE_TESTS = ["tests/test_features.py", "tests/test_boundaries_features.py"]
+VALIDATION_TESTS = ["tests/test_data_validation.py", "tests/test_boundaries_validation.py",
+                    "tests/test_boundaries_validation_more.py"]
+TEXT_TESTS = ["tests/test_text_aggregate.py", "tests/test_boundaries_text.py"]
+#: the data-source boundary, split by concern (seglab.data.validate is the policy and re-exports them)
+DATA_MODULES = ("convert", "dates", "read", "tables", "repairs", "checks", "lines", "matching")
+EVALUATE_TESTS = ["tests/test_evaluate.py", "tests/test_boundaries_metrics.py", "tests/test_evaluate_registry.py"]
+
 #: module -> the fast tests that cover it (pytest arguments; mutmut picks, per mutant, those that
-#: execute the mutated function).
+#: execute the mutated function). ``--list`` checks every path against the tree as it is.
 MODULES: dict[str, list[str]] = {
     "src/seglab/models/losses.py": [
         *(f"tests/test_models_deep.py::{t}" for t in (
@@ -47,20 +58,19 @@ MODULES: dict[str, list[str]] = {
         "tests/test_dec_behaviour.py::test_target_distribution_sharpens_when_clusters_are_equally_frequent",
         "tests/test_boundaries_losses.py",
     ],
-    "src/seglab/evaluate/metrics.py": ["tests/test_evaluate.py", "tests/test_boundaries_metrics.py"],
+    "src/seglab/models/settings.py": ["tests/test_models_deep.py", "tests/test_config_check.py",
+                                      "tests/test_sklearn_conformance.py"],
+    "src/seglab/models/deep.py": ["tests/test_models_deep.py", "tests/test_dec_behaviour.py",
+                                  "tests/test_labels_fingerprint.py"],
+    "src/seglab/evaluate/metrics.py": EVALUATE_TESTS,
+    "src/seglab/evaluate/inputs.py": EVALUATE_TESTS,
+    "src/seglab/evaluate/registry.py": [*EVALUATE_TESTS, "tests/test_report.py"],
     "src/seglab/features/build.py": ["tests/test_features.py", "tests/test_boundaries_features.py",
                                      "tests/test_features_engines.py::test_duckdb_matches_pandas_on_edge_cases"],
-    "src/seglab/data/validate.py": ["tests/test_data_validation.py", "tests/test_boundaries_validation.py",
-                                    "tests/test_boundaries_validation_more.py"],
-    "src/seglab/text/aggregate.py": ["tests/test_text_aggregate.py", "tests/test_boundaries_text.py"],
+    **{f"src/seglab/data/{name}.py": [*VALIDATION_TESTS, "tests/test_ingest.py"] for name in DATA_MODULES},
+    "src/seglab/text/aggregate.py": TEXT_TESTS,
+    "src/seglab/config/check.py": ["tests/test_config_check.py", "tests/test_config.py"],
 }
-
-E2E = "tests/test_e2e_values.py"
-DEC_TESTS = ["tests/test_dec_behaviour.py", "tests/test_models_deep.py", E2E]
-FEATURE_TESTS = ["tests/test_features.py", "tests/test_boundaries_features.py"]
-VALIDATION_TESTS = ["tests/test_data_validation.py", "tests/test_boundaries_validation.py",
-                    "tests/test_boundaries_validation_more.py"]
-TEXT_TESTS = ["tests/test_text_aggregate.py", "tests/test_boundaries_text.py"]
 
 #: name -> (file, exact text, replacement, what it breaks, the default-suite test files run on it)
 PLANTED: dict[str, tuple[str, str, str, str, list[str]]] = {
@@ -100,7 +110,7 @@ PLANTED: dict[str, tuple[str, str, str, str, list[str]]] = {
         FEATURE_TESTS,
     ),
     "infinity check removed from numeric validation": (
-        "src/seglab/data/validate.py",
+        "src/seglab/data/convert.py",
         "if np.isinf(out.to_numpy()).any():",
         "if False:",
         "inf amounts pass validation",
@@ -157,6 +167,32 @@ def child_env(copy: Path) -> dict[str, str]:
     env.setdefault("SEGLAB_SHARED_DATA", str(ROOT.parent / "shared" / "data"))
     env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
     return env
+
+
+def stale_names() -> list[str]:
+    """What ``MODULES`` and ``PLANTED`` name that the tree no longer has: a module or test file
+    that is gone, or a planted bug whose text does not occur exactly once in its file."""
+    problems = [f"module {m}: no such file" for m in MODULES if not (ROOT / m).is_file()]
+    tests = {t for ts in [*MODULES.values(), *(b[4] for b in PLANTED.values())] for t in ts}
+    problems += [f"test {t}: no such file" for t in sorted(tests) if not (ROOT / t.split("::")[0]).is_file()]
+    for name, (file, old, *_rest) in PLANTED.items():
+        n = (ROOT / file).read_text().count(old) if (ROOT / file).is_file() else 0
+        if n != 1:
+            problems.append(f"planted bug {name!r}: its text occurs {n} times in {file}")
+    return problems
+
+
+def list_plan() -> int:
+    """``--list``: the modules and planted bugs a run would use, and anything stale (exit 1)."""
+    for module, tests in MODULES.items():
+        print(f"{module}\n    {' '.join(tests)}")
+    for name, (file, *_rest) in PLANTED.items():
+        print(f"planted: {name} ({file})")
+    problems = stale_names()
+    for problem in problems:
+        print(f"STALE: {problem}")
+    print(f"{len(MODULES)} modules, {len(PLANTED)} planted bugs, {len(problems)} stale name(s)")
+    return 1 if problems else 0
 
 
 # --- planted bugs ---------------------------------------------------------------------------------
@@ -362,7 +398,9 @@ def main() -> None:
                         "all of them in the default suite, e.g. 'tests -x' for the whole suite)")
     p.add_argument("--control", action="store_true",
                    help="also run every planted bug's tests on the unchanged copy (they must pass)")
-    p.add_argument("--modules", nargs="*", default=None, help="modules to mutate ('all' = the five of MODULES)")
+    p.add_argument("--modules", nargs="*", default=None, help="modules to mutate ('all' = every one of MODULES)")
+    p.add_argument("--list", action="store_true",
+                   help="list the modules, their tests and the planted bugs, check them against the tree, run nothing")
     p.add_argument("--max-children", type=int, default=1, help="mutmut workers (1 on a shared 2-core machine)")
     p.add_argument("--worktree", action="store_true", help="copy the tracked files as on disk, not HEAD")
     p.add_argument("--records", type=Path, default=ROOT / "experiments" / "mutation_runs.jsonl")
@@ -371,6 +409,8 @@ def main() -> None:
                    help="hand-written explanations of survivors, appended to the report")
     p.add_argument("--report-only", action="store_true")
     args = p.parse_args()
+    if args.list:
+        sys.exit(list_plan())
     records = RawRecords(args.records)
     # copies are made from HEAD, so other files being edited in the working tree do not matter
     records.commit = git_commit().removesuffix("+dirty") + ("+worktree" if args.worktree else "")
