@@ -91,7 +91,7 @@ def test_every_experiment_passes(path, tmp_path):
 
 
 SECTIONS = {"data", "model", "text", "features", "features.build", "features.preprocess", "features.engine_options",
-            "trainer", "logger", "predict", "privacy", "eval", "choose_k", "profiles", "explain", "stability"}
+            "trainer", "logger", "predict", "privacy", "eval", "choose_k", "profiles", "explain", "stability", "figures"}
 
 
 def _leaves(node: dict, prefix: str = ""):

@@ -1,15 +1,20 @@
 """Every figure seglab draws, for a run dir and for a comparison report, in one place.
 
-Each function takes plain data (frames, arrays, the diagnostics' result objects) and returns
-PNG bytes drawn on matplotlib's Agg canvas through ``matplotlib.figure.Figure`` (no pyplot, no
-display, no global backend change); ``save`` writes them to a run dir, the report writes them
-to ``figures/`` or embeds them as base64. Nothing here computes a statistic: callers pass what
-to draw.
+Each function takes plain data (frames, arrays, the diagnostics' result objects) and returns a
+``matplotlib.figure.Figure`` drawn on the Agg canvas (no pyplot, no display, no global backend
+change); ``save`` writes it to a run dir in the formats asked for (PNG at ``DPI`` for browsers,
+SVG and PDF for papers), ``render`` gives the bytes to a report. Nothing here computes a
+statistic: callers pass what to draw.
 
-- run dirs: ``profile_heatmap`` (``profiles.png``), ``k_selection`` (``k_selection.png``),
-  ``transitions`` (``transitions.png``);
+- run dirs: ``profile_heatmap`` (``profiles.*``), ``k_selection`` (``k_selection.*``),
+  ``transitions`` (``transitions.*``), and ``write_run_figures``: ``embedding``,
+  ``silhouette``, ``segments`` (sizes and business indicators);
 - reports: ``profile_heatmap`` again (the same figure), ``metric_vs_param``,
   ``embedding_views``, ``segment_sizes``.
+
+Numbers printed on figures go through ``human`` (``1969``, ``12,345``, ``1.2M``, never
+``1.97e+03``); colour scales of z-scores are clipped (``Z_CLIP``) and centred on 0, so one
+near-empty segment far from the rest cannot wash out every other cell.
 """
 
 from __future__ import annotations
@@ -24,7 +29,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-DPI = 110
+DPI = 300
+#: The formats ``save`` writes when it is not told otherwise.
+FORMATS = ("png", "svg", "pdf")
+#: Colour limit of z-score heatmaps: |z| above it takes the end colour (the cell's number still says).
+Z_CLIP = 3.0
 
 #: profiles.csv columns that are not per-feature means (business indicators, sizes, names).
 PROFILE_META = {"segment", "name", "size", "share", "soft_size", "mean_confidence", "revenue", "revenue_share",
@@ -32,16 +41,50 @@ PROFILE_META = {"segment", "name", "size", "share", "soft_size", "mean_confidenc
                 "top_categories"}
 
 
-def to_png(fig: Figure) -> bytes:
+def human(value: float) -> str:
+    """A number as a person writes it: 3 significant digits below 1,000, whole numbers with
+    thousands separators up to a million (a year stays ``1969``), then ``1.2M``/``3.4B``."""
+    if value is None or not np.isfinite(value):
+        return "–"
+    v = float(value)
+    a = abs(v)
+    if a >= 1e9:
+        return f"{v / 1e9:.1f}B"
+    if a >= 1e6:
+        return f"{v / 1e6:.1f}M"
+    if a >= 1e4:
+        return f"{v:,.0f}"
+    if a >= 1e3:
+        return f"{v:.0f}"
+    if a == 0:
+        return "0"
+    if a < 1e-3:
+        return f"{v:.1e}"
+    return f"{v:.3g}"
+
+
+def render(fig: Figure, fmt: str = "png") -> Figure:
+    """The figure as ``fmt`` bytes (``png`` at ``DPI``, ``svg``, ``pdf``)."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight", facecolor="white")
+    fig.savefig(buf, format=fmt, dpi=DPI, bbox_inches="tight", facecolor="white",
+                metadata={"Date": None} if fmt == "svg" else None)
     return buf.getvalue()
 
 
-def save(png: bytes, path: str | Path) -> Path:
+def to_png(fig: Figure) -> bytes:
+    return render(fig, "png")
+
+
+def save(fig: Figure | bytes, path: str | Path, formats: Sequence[str] | None = None) -> Path:
+    """Write ``fig`` to ``path`` and, for a Figure, the same stem in each of ``formats`` (default:
+    only ``path``'s own suffix). PNG bytes are written as they are. Returns ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(png)
+    if isinstance(fig, (bytes, bytearray)):
+        path.write_bytes(fig)
+        return path
+    for fmt in dict.fromkeys([path.suffix.lstrip(".") or "png", *(formats or ())]):
+        path.with_suffix("." + fmt).write_bytes(render(fig, fmt))
     return path
 
 
@@ -75,11 +118,12 @@ def profile_matrix(profiles: pd.DataFrame, deviations: pd.DataFrame | None) -> t
 
 
 def profile_heatmap(profiles: pd.DataFrame, title: str, deviations: pd.DataFrame | None = None,
-                    max_features: int = 24) -> bytes | None:
-    """Segment × feature heatmap (colour: z, see ``profile_matrix``), annotated with the segment
-    means in original units; rows are named by segment, descriptive name (when ``profiles``
-    has one) and share; above ``max_features`` the features with the largest |z| are kept.
-    None when there is nothing to draw."""
+                    max_features: int = 24, labels: Mapping[str, str] | None = None) -> Figure | None:
+    """Segment × feature heatmap (colour: z, see ``profile_matrix``, clipped at ±``Z_CLIP`` on a
+    diverging palette centred on 0), annotated with the segment means in original units
+    (``human``); rows are named by segment, descriptive name (when ``profiles`` has one) and
+    share; columns by ``labels`` (feature -> words) where given; above ``max_features`` the
+    features with the largest |z| are kept. None when there is nothing to draw."""
     z, values, what = profile_matrix(profiles, deviations)
     if z.empty or z.shape[1] == 0:
         return None
@@ -94,21 +138,25 @@ def profile_heatmap(profiles: pd.DataFrame, title: str, deviations: pd.DataFrame
                for s in z.index]
     fig = Figure(figsize=(max(6.0, 0.5 * n_feat + 2.5), 0.5 * n_seg + 2.8))
     ax = fig.subplots()
-    lim = max(1.0, float(np.nanmax(np.abs(z.to_numpy()))))
-    im = ax.imshow(z.to_numpy(), cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto")
+    finite = np.abs(z.to_numpy()[np.isfinite(z.to_numpy())])
+    lim = float(np.clip(finite.max() if finite.size else 1.0, 1.0, Z_CLIP))
+    im = ax.imshow(np.clip(z.to_numpy(), -lim, lim), cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto")
     ax.set_yticks(range(n_seg), ylabels, fontsize=8)
-    ax.set_xticks(range(n_feat), list(z.columns), rotation=60, ha="right", fontsize=8)
+    from seglab.evaluate.profiles import feature_label
+
+    xlabels = [feature_label(c, dict(labels or {})) for c in z.columns]
+    ax.set_xticks(range(n_feat), xlabels, rotation=60, ha="right", fontsize=8)
     if n_seg * n_feat <= 450:
         for i in range(n_seg):
             for j in range(n_feat):
-                v = values.iat[i, j]
-                text = f"{v:.3g}" if abs(v) < 1e4 else f"{v:.2e}"
-                ax.text(j, i, text, ha="center", va="center", fontsize=7,
+                ax.text(j, i, human(values.iat[i, j]), ha="center", va="center", fontsize=7,
                         color="white" if abs(z.iat[i, j]) > 0.6 * lim else "black")
-    fig.colorbar(im, ax=ax, label="z", shrink=0.8)
+    clipped = bool(finite.size and finite.max() > lim)
+    fig.colorbar(im, ax=ax, label=f"z (clipped at ±{lim:g})" if clipped else "z", shrink=0.8,
+                 extend="both" if clipped else "neither")
     ax.set_title(f"{title}\ncolour: {what}", fontsize=9)
     fig.tight_layout()
-    return to_png(fig)
+    return fig
 
 
 # --- diagnostics of one run -----------------------------------------------------------------------
@@ -116,7 +164,7 @@ K_PANELS = {"inertia": "inertia (elbow)", "silhouette": "silhouette (max)", "cal
             "davies_bouldin": "Davies-Bouldin (min)", "gap": "gap statistic", "bic": "GMM BIC (min)"}
 
 
-def k_selection(sel: Any, title: str | None = None) -> bytes:
+def k_selection(sel: Any, title: str | None = None) -> Figure:
     """One panel per criterion of a ``seglab.diagnostics.choose_k.KSelection`` against k, each
     criterion's pick starred, the chosen k dashed."""
     cols = [c for c in K_PANELS if c in sel.table.columns]
@@ -142,10 +190,10 @@ def k_selection(sel: Any, title: str | None = None) -> bytes:
         ax.axis("off")
     fig.suptitle(title or f"choosing k: rule {sel.rule!r} -> k = {sel.k}", fontsize=11)
     fig.tight_layout()
-    return to_png(fig)
+    return fig
 
 
-def transitions(temporal: Any) -> bytes:
+def transitions(temporal: Any) -> Figure:
     """The row-normalised transition matrix of a ``seglab.diagnostics.temporal.TemporalResult``."""
     rates = temporal.rates
     fig = Figure(figsize=(1.0 + 0.7 * len(rates.columns), 1.0 + 0.6 * len(rates.index)))
@@ -162,13 +210,13 @@ def transitions(temporal: Any) -> bytes:
     ax.set_title(f"moved: {temporal.share_moved:.1%} of {temporal.n_customers}", fontsize=10)
     fig.colorbar(im, ax=ax, fraction=0.046)
     fig.tight_layout()
-    return to_png(fig)
+    return fig
 
 
 # --- comparison reports ---------------------------------------------------------------------------
 def metric_vs_param(lines: Mapping[str, tuple[Sequence[float], Mapping[str, tuple[Sequence[float], Sequence[float]]]]],
                     references: Mapping[str, Mapping[str, float]], panels: Sequence[tuple[str, str]],
-                    xlabel: str, title: str, ticks: Sequence[tuple[float, str]] | None = None) -> bytes:
+                    xlabel: str, title: str, ticks: Sequence[tuple[float, str]] | None = None) -> Figure:
     """One panel per metric: each line (name -> (x positions, {metric key: (means, stds)})) with
     error bars, each reference (label -> {metric key: mean}) as a dashed horizontal line.
     ``panels``: (metric key, panel title); ``ticks``: (position, label) for categorical x."""
@@ -198,11 +246,13 @@ def metric_vs_param(lines: Mapping[str, tuple[Sequence[float], Mapping[str, tupl
                bbox_to_anchor=(0.5, -0.02 - 0.03 * ((len(labels) - 1) // 4)))
     fig.suptitle(title, fontsize=11)
     fig.tight_layout(rect=(0, 0.06 + 0.03 * ((len(labels) - 1) // 4), 1, 0.97))
-    return to_png(fig)
+    return fig
 
 
-def embedding_views(coords: Mapping[str, np.ndarray], labels: np.ndarray, title: str) -> bytes:
-    """One scatter panel per projection, points coloured by segment (noise grey)."""
+def embedding_views(coords: Mapping[str, np.ndarray], labels: np.ndarray, title: str,
+                    names: Mapping[str, str] | None = None) -> Figure:
+    """One scatter panel per projection, points coloured by segment (noise grey); the legend
+    gives each segment's name when ``names`` (segment string -> name) has it."""
     fig = Figure(figsize=(4.6 * len(coords), 4.4))
     axes = fig.subplots(1, len(coords), squeeze=False).ravel()
     segments = sorted(np.unique(labels))
@@ -210,17 +260,18 @@ def embedding_views(coords: Mapping[str, np.ndarray], labels: np.ndarray, title:
         for i, seg in enumerate(segments):
             mask = labels == seg
             ax.scatter(xy[mask, 0], xy[mask, 1], s=5, alpha=0.6, color=f"C{i % 10}" if seg >= 0 else "grey",
-                       label=f"segment {seg}" if seg >= 0 else "noise", rasterized=True)
+                       label=(f"{seg}: {names[str(seg)]}" if names and str(seg) in names else f"segment {seg}")
+                       if seg >= 0 else "noise", rasterized=True)
         ax.set_title(name, fontsize=10)
         ax.set_xticks([])
         ax.set_yticks([])
     axes[0].legend(markerscale=3, fontsize=8, loc="best")
     fig.suptitle(title, fontsize=11)
     fig.tight_layout()
-    return to_png(fig)
+    return fig
 
 
-def segment_sizes(shares: Mapping[str, np.ndarray], title: str) -> bytes | None:
+def segment_sizes(shares: Mapping[str, np.ndarray], title: str) -> Figure | None:
     """One horizontal bar per method, split into its segments' shares (largest first)."""
     if not shares:
         return None
@@ -240,7 +291,7 @@ def segment_sizes(shares: Mapping[str, np.ndarray], title: str) -> bytes | None:
     ax.set_xlabel("share of customers (segments sorted by size)")
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
-    return to_png(fig)
+    return fig
 
 
 def drift(features: pd.DataFrame, segments: pd.DataFrame, threshold: float, title: str) -> bytes:
@@ -265,3 +316,111 @@ def drift(features: pd.DataFrame, segments: pd.DataFrame, threshold: float, titl
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return to_png(fig)
+
+
+# --- per-run figures ------------------------------------------------------------------------------
+#: Business indicators of ``profiles.csv`` drawn by ``segment_kpis`` (column -> panel title, percent?).
+KPI_PANELS = {"share": ("share of customers", True), "revenue_share": ("share of revenue", True),
+              "aov": ("average order value", False), "purchases_per_year": ("purchases per year", False),
+              "churn_share": ("share churned", True), "clv": ("customer lifetime value", False),
+              "mean_sentiment": ("review sentiment", False)}
+
+
+def silhouette_plot(values: np.ndarray, labels: np.ndarray, title: str, names: Mapping[str, str] | None = None) -> Figure:
+    """Rousseeuw's silhouette plot: each point's silhouette, sorted within its segment, one band
+    per segment; the dashed line is the mean."""
+    fig = Figure(figsize=(6.4, 4.8))
+    ax = fig.subplots()
+    y = 0
+    for i, seg in enumerate(sorted(np.unique(labels))):
+        v = np.sort(values[labels == seg])
+        ax.fill_betweenx(np.arange(y, y + len(v)), 0, v, color=f"C{i % 10}" if seg >= 0 else "grey", alpha=0.8)
+        label = f"{seg}: {names[str(seg)]}" if names and str(seg) in names else str(seg)
+        ax.text(-0.02, y + len(v) / 2, label if seg >= 0 else "noise", ha="right", va="center", fontsize=7)
+        y += len(v) + 10
+    ax.axvline(float(np.mean(values)), color="black", linestyle="--", linewidth=1,
+               label=f"mean {np.mean(values):.3f}")
+    ax.set_xlabel("silhouette (feature space)")
+    ax.set_yticks([])
+    ax.set_xlim(min(-0.1, float(values.min()) - 0.05), 1)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def segment_kpis(profiles: pd.DataFrame, title: str) -> Figure | None:
+    """One bar panel per business indicator in ``profiles`` (``KPI_PANELS``), one bar per segment,
+    the population value dashed. None without any of them."""
+    cols = [c for c in KPI_PANELS if c in profiles and pd.to_numeric(profiles[c], errors="coerce").notna().any()]
+    seg = profiles[~profiles["segment"].astype(str).isin(["all"])]
+    if not cols or seg.empty:
+        return None
+    pop = profiles[profiles["segment"].astype(str) == "all"]
+    rows, ncol = _grid(len(cols), 4)
+    fig = Figure(figsize=(3.2 * ncol, 2.6 * rows + 0.6))
+    axes = fig.subplots(rows, ncol, squeeze=False).ravel()
+    ticks = [str(s) for s in seg["segment"]]
+    for ax, col in zip(axes, cols, strict=False):
+        panel, percent = KPI_PANELS[col]
+        vals = pd.to_numeric(seg[col], errors="coerce").to_numpy(dtype=float)
+        bars = ax.bar(range(len(vals)), np.nan_to_num(vals), color=[f"C{i % 10}" for i in range(len(vals))])
+        for bar, v in zip(bars, vals, strict=True):
+            ax.annotate(f"{v:.0%}" if percent else human(v), (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                        ha="center", va="bottom", fontsize=7)
+        if len(pop) and col != "share" and np.isfinite(pd.to_numeric(pop[col], errors="coerce")).all():
+            ax.axhline(float(pop[col].iloc[0]), color="black", linestyle="--", linewidth=1)
+        ax.set_xticks(range(len(vals)), ticks, fontsize=8)
+        ax.set_title(panel, fontsize=9)
+        ax.margins(y=0.15)
+        ax.yaxis.set_major_formatter((lambda v, _: f"{v:.0%}") if percent else (lambda v, _: human(v)))
+    for ax in axes[len(cols):]:
+        ax.set_visible(False)
+    fig.suptitle(title + " (dashed: all customers)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def write_run_figures(run_dir: str | Path, X: np.ndarray, labels: np.ndarray, profiles: pd.DataFrame, *,
+                      latent: np.ndarray | None = None, formats: Sequence[str] = ("png", "svg"),
+                      max_points: int = 3000, umap: bool = False, random_state: int = 0) -> dict[str, float]:
+    """The per-run figures (``embedding``, ``silhouette``, ``segments`` in each of ``formats``):
+    the space the model clustered (``latent``, else the features ``X``) projected to 2-D (PCA;
+    UMAP too with ``umap=True`` when installed), Rousseeuw's silhouette plot on ``X`` (where the
+    run's silhouette metric is computed) and the segments' sizes and business indicators.
+    Points are a seeded sample of ``max_points``; returns ``time/figures_s``."""
+    import time
+
+    from sklearn.decomposition import PCA
+    from sklearn.metrics import silhouette_samples
+
+    t0 = time.perf_counter()
+    run_dir = Path(run_dir)
+    labels = np.asarray(labels, dtype=int)
+    rng = np.random.default_rng(random_state)
+    n = len(labels)
+    idx = np.sort(rng.choice(n, max_points, replace=False)) if n > max_points else np.arange(n)
+    lab = labels[idx]
+    names = dict(zip(profiles["segment"].astype(str), profiles["name"].astype(str), strict=True)) \
+        if "name" in profiles else None
+    Z = np.asarray(latent if latent is not None else X, dtype=float)[idx]
+    space = "latent space" if latent is not None else "preprocessed features"
+    coords = {"PCA": PCA(n_components=2, random_state=random_state).fit_transform(Z) if Z.shape[1] > 2 else Z[:, :2]}
+    if umap:
+        try:
+            import umap as umap_lib
+
+            coords["UMAP"] = umap_lib.UMAP(random_state=random_state, n_jobs=1).fit_transform(Z)
+        except ImportError:
+            pass
+    save(embedding_views(coords, lab, f"segments in the {space} (2-D)", names), run_dir / "embedding.png", formats)
+    kept = lab >= 0
+    if len(np.unique(lab[kept])) >= 2 and kept.sum() > len(np.unique(lab[kept])):
+        Xs = np.asarray(X, dtype=float)[idx][kept]
+        save(silhouette_plot(silhouette_samples(Xs, lab[kept]), lab[kept],
+                             "silhouette per customer (preprocessed features)", names),
+             run_dir / "silhouette.png", formats)
+    kpis = segment_kpis(profiles, "segments")
+    if kpis is not None:
+        save(kpis, run_dir / "segments.png", formats)
+    return {"time/figures_s": time.perf_counter() - t0}

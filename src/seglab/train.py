@@ -282,6 +282,7 @@ def _run(cfg: DictConfig, run_dir: Path, active) -> RunResult:
     trainer_kwargs = dict(OmegaConf.to_container(cfg.trainer, resolve=True))
     trainer_kwargs["logger"] = lightning_loggers(cfg, run_dir, tracker) or False
     trainer_kwargs["default_root_dir"] = str(run_dir)
+    k_rule = "set in the config (n_clusters)"
     if str(cfg.model.get("n_clusters")) == "auto":
         from seglab.diagnostics.run_reports import select_k
 
@@ -292,6 +293,8 @@ def _run(cfg: DictConfig, run_dir: Path, active) -> RunResult:
         OmegaConf.set_struct(cfg, False)
         cfg.model.n_clusters = k
         log.info("model.n_clusters=auto: chose k=%d by %s", k, cfg.choose_k.rule)
+        k_rule = (f"chosen by the {cfg.choose_k.rule} rule among k = {cfg.choose_k.k_min}..{cfg.choose_k.k_max} "
+                  "(k_selection.csv)")
     model = build_model(cfg, trainer_kwargs, list(preprocessor.feature_names_out_))
 
     t0 = time.perf_counter()
@@ -331,6 +334,12 @@ def _run(cfg: DictConfig, run_dir: Path, active) -> RunResult:
         feature_names=preprocessor.feature_names_out_,
         profiles=OmegaConf.to_container(cfg.profiles, resolve=True),
         explain=OmegaConf.to_container(cfg.explain, resolve=True), random_state=cfg.seed))
+    if cfg.get("figures") is not None and cfg.figures.enabled:  # embedding, silhouette, segments
+        from seglab.plots import write_run_figures
+
+        metrics.update(write_run_figures(run_dir, X, labels, pd.read_csv(run_dir / "profiles.csv"), latent=latent,
+                                         formats=list(cfg.figures.formats), umap=bool(cfg.figures.umap),
+                                         max_points=int(cfg.figures.max_points), random_state=cfg.seed))
     # refits for stability: the same model with other seeds, trained without the run's loggers
     quiet = {"trainer_kwargs": trainer_kwargs_quiet(cfg, run_dir)} if getattr(model, "uses_lightning", False) else {}
     metrics.update(write_stability_reports(
@@ -365,8 +374,42 @@ def _run(cfg: DictConfig, run_dir: Path, active) -> RunResult:
     return RunResult(run_dir=run_dir, metrics=metrics, warnings=warnings, labels=labels,
                      tracking_uri=tracker.tracking_uri if tracker else None,
                      mlflow_run_id=tracker.run_id if tracker else None,
-                     extra={"n_clusters": n_clusters, "config": cfg,
+                     extra={"n_clusters": n_clusters, "config": cfg, "k_rule": k_rule,
                             **({"predict": split.note()} if split is not None else {})})
+
+
+def segment_lines(result: RunResult) -> list[str]:
+    """Each segment's name, size and share (from the run's ``profiles.csv``) and how k was set."""
+    path = Path(result.run_dir) / "profiles.csv"
+    if not path.exists():
+        return []
+    prof = pd.read_csv(path)
+    prof = prof[prof["segment"].astype(str) != "all"]
+    lines = [f"  segments: k={result.extra.get('n_clusters')} {result.extra.get('k_rule', '')}".rstrip()]
+    for _, row in prof.iterrows():
+        lines.append(f"    {str(row['segment']):>5}  {int(row['size']):>8,}  {float(row['share']):6.1%}  {row.get('name', '')}")
+    return lines
+
+
+def print_config_tree(cfg: DictConfig) -> None:
+    """The resolved config as a tree (as lightning-hydra-template prints it); ``print_config=false`` skips it."""
+    from rich.console import Console
+    from rich.tree import Tree
+
+    def add(node, value) -> None:
+        for key, child in value.items():
+            if isinstance(child, dict):
+                add(node.add(f"[bold]{key}[/bold]"), child)
+            else:
+                node.add(f"{key}: [cyan]{child!r}[/cyan]" if isinstance(child, str) else f"{key}: [cyan]{child}[/cyan]")
+
+    tree = Tree("[bold]config[/bold]")
+    try:
+        container = OmegaConf.to_container(cfg, resolve=True)
+    except Exception:  # an unresolvable value: the config check reports it
+        container = OmegaConf.to_container(cfg, resolve=False)
+    add(tree, {k: v for k, v in container.items() if k != "hydra"})
+    Console(soft_wrap=True, highlight=False).print(tree)
 
 
 def print_summary(cfg: DictConfig, result: RunResult) -> None:
@@ -379,6 +422,7 @@ def print_summary(cfg: DictConfig, result: RunResult) -> None:
              f"features={int(m['data/n_features'])} model={cfg.model._target_.rsplit('.', 1)[-1]} k={result.extra.get('n_clusters')}"]
     shown = [f"{s.name}={m[s.key]:.4g}" for s in summary_specs() if s.key in m and not math.isnan(m[s.key])]
     lines.append("  metrics: " + " ".join(shown))
+    lines += segment_lines(result)
     if "predict" in result.extra:
         lines.append(f"  {result.extra['predict']}")
     for warning in result.warnings:
@@ -408,6 +452,8 @@ def main_entry(cfg: DictConfig) -> float | None:
     from seglab.lifecycle import interrupted_note
 
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+    if cfg.get("print_config", True) and is_rank_zero() and not in_multirun():
+        print_config_tree(cfg)
     try:
         result = run(cfg)
     except Interrupted as err:  # Ctrl+C (exit 130) or SIGTERM (143): the run is KILLED, its dir kept

@@ -36,6 +36,7 @@ def root_constraints() -> dict[str, dict[str, list[Any]]]:
             "log_dir": [str],
             "num_threads": [AT_LEAST_1, None],
             "resume": [str, None],
+            "print_config": ["boolean"],  # seglab.train.main_entry
         },
         "privacy": {"upload_segments": ["boolean"], "allow_columns": [ListOf(str)]},  # seglab.privacy, train
         "eval": {  # seglab.evaluate.evaluate_clustering
@@ -48,7 +49,10 @@ def root_constraints() -> dict[str, dict[str, list[Any]]]:
             "gmm_covariance_type": [Choice("full", "tied", "diag", "spherical")],
             "silhouette_sample_size": [AT_LEAST_2], "max_samples": [AT_LEAST_2, None],
         },
-        "profiles": {"churn_days": [POSITIVE], "margin": [NON_NEGATIVE], "discount_rate": [NON_NEGATIVE]},
+        "profiles": {"churn_days": [POSITIVE], "margin": [NON_NEGATIVE], "discount_rate": [NON_NEGATIVE],
+                     "feature_labels": [dict]},
+        "figures": {"enabled": ["boolean"], "formats": [ListOf(Choice("png", "svg", "pdf"))], "umap": ["boolean"],
+                    "max_points": [AT_LEAST_2]},  # seglab.plots.write_run_figures
         "explain": {"enabled": ["boolean"], "max_depth": [AT_LEAST_1], "n_repeats": [AT_LEAST_1],
                     "max_samples": [AT_LEAST_2, None]},  # seglab.diagnostics.explain
         "stability": {"seeds": [ListOf(SEED)], "n_bootstrap": [AT_LEAST_0],

@@ -61,7 +61,8 @@ def write_profiles(
     deviations.to_csv(run_dir / "profile_deviations.csv")
     names = dict(zip(profiles["segment"], profiles["name"], strict=True))
     (run_dir / "segment_names.json").write_text(json.dumps(names, indent=2))
-    png = plots.profile_heatmap(profiles, "segment profiles", deviations) if deviations.shape[1] else None
+    png = plots.profile_heatmap(profiles, "segment profiles", deviations, labels=options.get("feature_labels")) \
+        if deviations.shape[1] else None
     if png is not None:
         plots.save(png, run_dir / "profiles.png")
     return profiles

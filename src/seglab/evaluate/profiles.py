@@ -60,6 +60,33 @@ FEATURE_WORDS: dict[str, tuple[str, str]] = {
 }
 
 
+#: Business-language labels of seglab's own features (what a name or a figure prints instead of
+#: the column name); ``profiles.feature_labels`` in the config adds to or overrides them.
+FEATURE_LABELS: dict[str, str] = {
+    "recency_days": "days since last purchase", "frequency": "purchases", "monetary_total": "total spend",
+    "monetary_mean": "average order value", "tenure_days": "days as a customer",
+    "gap_mean_days": "days between purchases", "gap_std_days": "irregularity of purchases",
+    "basket_size": "items per order", "spend_trend": "spend trend",
+    "text_has_reviews": "writes reviews", "text_n_reviews": "number of reviews",
+    "text_sent_mean": "review sentiment", "text_sent_std": "spread of review sentiment",
+    "text_sent_min": "worst review sentiment", "text_sent_last": "latest review sentiment",
+    "text_sent_recency_mean": "recent review sentiment", "text_share_negative": "share of negative reviews",
+}
+
+
+def feature_label(column: str, labels: dict[str, str] | None = None) -> str:
+    """The words for a feature column: ``labels`` (the config's mapping), then ``FEATURE_LABELS``,
+    then ``cat_share_x`` -> "share of x", else the column name itself."""
+    column = str(column)
+    if labels and column in labels:
+        return str(labels[column])
+    if column in FEATURE_LABELS:
+        return FEATURE_LABELS[column]
+    if column.startswith("cat_share_"):
+        return f"share of {column[len('cat_share_'):]}"
+    return column
+
+
 def segment_name(label: int) -> str:
     """The string a profiles frame uses for a label: ``"0"``, ``"1"``, ..., ``"noise"``."""
     return NOISE_SEGMENT if int(label) == NOISE else str(int(label))
@@ -80,15 +107,26 @@ def sentiment_column(columns: Sequence[str]) -> str | None:
     return (means or cands)[0]
 
 
-def feature_phrase(column: str, z: float) -> str | None:
+def feature_phrase(column: str, z: float, labels: dict[str, str] | None = None) -> str | None:
     """A few words for "this segment is far above (z > 0) / below (z < 0) average on column".
 
     None for a category share below average: shares sum to one, so "little X" only echoes
-    the category the segment is heavy in.
+    the category the segment is heavy in. A column in ``labels`` (the config's mapping) is
+    "high <label>" / "low <label>"; a column with no words of its own uses ``feature_label``.
     """
     high = z > 0
+    if labels and column in labels:
+        return f"{'high' if high else 'low'} {labels[column]}"
     if column in FEATURE_WORDS:
         return FEATURE_WORDS[column][0 if high else 1]
+    if column == "text_has_reviews":
+        return "writes reviews" if high else "few reviews"
+    if column == "text_sent_std":
+        return "mixed reviews" if high else "consistent reviews"
+    if column.startswith("text_sent_"):  # mean, last, min, recency-weighted: one idea, said once
+        return "positive reviews" if high else "negative reviews"
+    if column == "text_share_negative":
+        return "many negative reviews" if high else "few negative reviews"
     low = str(column).lower()
     if "sentiment" in low:
         return "positive reviews" if high else "negative reviews"
@@ -99,7 +137,8 @@ def feature_phrase(column: str, z: float) -> str | None:
         return f"{cat}-heavy" if high else None
     if "=" in str(column):
         return f"mostly {column}" if high else f"few {column}"
-    return f"high {column}" if high else f"low {column}"
+    words = feature_label(column)
+    return f"high {words}" if high else f"low {words}"
 
 
 def _groups(labels: np.ndarray) -> list[tuple[int | None, np.ndarray]]:
@@ -131,14 +170,16 @@ def segment_deviations(features: pd.DataFrame, labels: Sequence[int] | np.ndarra
     return out
 
 
-def describe(deviation: pd.Series, *, n_terms: int = 3, min_z: float = 0.5) -> str:
-    """A short name from the features with the largest |z| (at least ``min_z``)."""
+def describe(deviation: pd.Series, *, n_terms: int = 3, min_z: float = 0.5,
+             labels: dict[str, str] | None = None) -> str:
+    """A short name from the features with the largest |z| (at least ``min_z``), in the words of
+    ``feature_phrase`` (``labels``: the config's feature -> label mapping)."""
     z = deviation.dropna()
     z = z[z.abs() >= min_z]
     order = z.abs().sort_values(ascending=False, kind="stable").index
     phrases: list[str] = []
     for col in order:
-        phrase = feature_phrase(str(col), float(z[col]))
+        phrase = feature_phrase(str(col), float(z[col]), labels)
         if phrase is not None and phrase not in phrases:
             phrases.append(phrase)
         if len(phrases) == n_terms:
@@ -190,6 +231,7 @@ def segment_profiles(
     discount_rate: float = 0.1,
     name_terms: int = 3,
     name_min_z: float = 0.5,
+    feature_labels: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """One row per segment (sorted by label, noise first) plus the population row ``"all"``.
 
@@ -203,6 +245,8 @@ def segment_profiles(
         discount_rate: yearly discount rate in ``clv``.
         name_terms, name_min_z: the descriptive name uses up to ``name_terms`` features whose
             segment mean is at least ``name_min_z`` population standard deviations away.
+        feature_labels: feature -> business words for the names (``profiles.feature_labels``;
+            seglab's own features have defaults, ``FEATURE_LABELS``).
 
     Returns:
         The frame described in the module docstring.
@@ -230,7 +274,7 @@ def segment_profiles(
         elif label == NOISE:
             name = "noise (no segment)"
         else:
-            name = describe(deviations.loc[seg], n_terms=name_terms, min_z=name_min_z)
+            name = describe(deviations.loc[seg], n_terms=name_terms, min_z=name_min_z, labels=feature_labels)
         row: dict[str, object] = {
             "segment": seg,
             "name": name,

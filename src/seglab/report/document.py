@@ -1,5 +1,6 @@
-"""A tiny document model rendered to Markdown (figures as files) and to one self-contained HTML
-file (figures embedded as base64 PNG, inline CSS, no scripts, nothing fetched)."""
+"""A tiny document model rendered to Markdown (figures as files: PNG linked, SVG and PDF beside
+it for papers) and to one self-contained HTML file (figures embedded as base64 PNG, inline CSS,
+no scripts, nothing fetched; wide tables wrap their cells instead of overflowing the page)."""
 
 from __future__ import annotations
 
@@ -36,9 +37,10 @@ class Table:
 
 @dataclass
 class Image:
-    name: str  # file name under figures/
+    name: str  # file name under figures/ (.png); the other formats share its stem
     png: bytes
     caption: str
+    other: dict[str, bytes] = field(default_factory=dict)  # "svg"/"pdf" -> bytes
 
 
 @dataclass
@@ -88,7 +90,9 @@ def to_markdown(blocks: list, figures_dir: str = "figures") -> str:
                 lines = [b.caption, ""] + lines
             parts.append("\n".join(lines))
         elif isinstance(b, Image):
-            parts.append(f"![{b.caption}]({figures_dir}/{b.name})\n\n*{b.caption}*")
+            stem = b.name.rsplit(".", 1)[0]
+            links = ", ".join(f"[{fmt.upper()}]({figures_dir}/{stem}.{fmt})" for fmt in b.other)
+            parts.append(f"![{b.caption}]({figures_dir}/{b.name})\n\n*{b.caption}*" + (f" ({links})" if links else ""))
         elif isinstance(b, Code):
             fence = "````" if "```" in b.text else "```"
             parts.append(f"{fence}{b.lang}\n{b.text.rstrip()}\n{fence}")
@@ -157,10 +161,13 @@ def write(blocks: list, out_dir: Path, title: str) -> tuple[Path, Path]:
     images = list(_images(blocks))
     if images:
         figures.mkdir(exist_ok=True)
-        for stale in figures.glob("*.png"):
-            stale.unlink()
+        for fmt in ("png", "svg", "pdf"):
+            for stale in figures.glob(f"*.{fmt}"):
+                stale.unlink()
         for img in images:
             (figures / img.name).write_bytes(img.png)
+            for fmt, data in img.other.items():
+                (figures / img.name).with_suffix("." + fmt).write_bytes(data)
     md = out_dir / "report.md"
     md.write_text(to_markdown(blocks))
     page = out_dir / "report.html"

@@ -42,7 +42,7 @@ def _sample_note(n: int, max_points: int) -> str:
     return f"{min(n, max_points):,} of {n:,} customers (seeded uniform sample)" if n > max_points else f"all {n:,} customers"
 
 
-def metric_vs_param_png(methods: list[Method], key: str, metrics: list[MetricSpec], title: str) -> bytes | None:
+def metric_vs_param_png(methods: list[Method], key: str, metrics: list[MetricSpec], title: str):
     """Mean ± std (over seeds) of each metric against the swept value ``key``, one line per model
     and setting of its other swept values; methods that do not sweep ``key`` are dashed
     horizontal lines at their mean (the reference they are compared with), never against k
@@ -88,11 +88,14 @@ class DatasetFigures:
         self.seed = seed
         self.count = 0
 
-    def image(self, blocks: list, png: bytes | None, name: str, caption: str) -> None:
-        if png is None:
+    def image(self, blocks: list, fig, name: str, caption: str) -> None:
+        """Number the figure and render it: PNG (the HTML's), SVG and PDF (for papers)."""
+        if fig is None:
             return
         self.count += 1
-        blocks.append(doc.Image(f"fig{self.count:02d}_{_slug(name)}.png", png, f"Figure {self.count}. {caption}"))
+        blocks.append(doc.Image(f"fig{self.count:02d}_{_slug(name)}.png", plots.render(fig, "png"),
+                                f"Figure {self.count}. {caption}",
+                                {fmt: plots.render(fig, fmt) for fmt in ("svg", "pdf")}))
 
     def sweeps(self, dataset: str, methods: list[Method], metrics: list[MetricSpec]) -> list:
         """Each metric against every swept value, then against k."""
