@@ -185,8 +185,15 @@ def _check_model(findings: _Findings, cfg: DictConfig, values: dict, raw: dict) 
     if "n_clusters" in model:
         cfg.model.n_clusters = model["n_clusters"]
     built = _build(findings, "model", lambda: build_model(cfg, dict(values.get("trainer") or {})))
-    if built is not None:
-        _check_built(findings, "model.", built)
+    if built is None:
+        return
+    n_found = len(findings.lines)
+    _check_built(findings, "model.", built)
+    if len(findings.lines) == n_found and hasattr(built, "check_settings"):
+        try:  # settings that contradict each other (a preset with widths, cluster_augment without augment)
+            built.check_settings()
+        except ConfigError as err:
+            _note_error(findings, "model", err)
 
 
 def check_config(cfg: DictConfig) -> None:

@@ -34,6 +34,7 @@ from sklearn.utils._param_validation import (
 )
 
 from seglab.errors import ConfigError
+from seglab.models.params import Items
 from seglab.plain import plain
 
 __all__ = ["Choice", "Date", "Integral", "Interval", "ListOf", "Options", "Real", "StrOptions", "constraints_of", "describe",
@@ -116,7 +117,7 @@ def _describe_one(c: _Constraint) -> str:
             return f"{kind} in {'[' if lo[0] == '>=' else '('}{c.left}, {c.right}{']' if hi[0] == '<=' else ')'}"
         bound = lo or hi
         return f"{kind} {bound[0]} {bound[1]}" if bound else kind
-    if isinstance(c, Choice | ListOf | Date):
+    if isinstance(c, Choice | ListOf | Date | Items):
         return str(c)
     if isinstance(c, Options):
         shown = sorted(c.options, key=str) if isinstance(c.options, set) else list(c.options)

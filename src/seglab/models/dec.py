@@ -38,6 +38,7 @@ import time
 import numpy as np
 import torch
 
+from seglab.errors import ConfigError
 from seglab.models import checkpoints
 from seglab.models.ae_kmeans import AEKMeans
 from seglab.models.autoencoder import make_loader
@@ -58,11 +59,11 @@ class DEC(AEKMeans):
         """The clustering phase's loss hook: KL(P || Q)."""
         return DECLoss()
 
-    def _check_settings(self) -> None:
-        super()._check_settings()
+    def check_settings(self) -> None:
+        super().check_settings()
         if self._settings("clustering").cluster_augment and self.augment is None:
-            raise ValueError("cluster_augment needs the augmentation it applies: augment=affine with "
-                             "image_shape=(height, width) of the flattened images")
+            raise ConfigError("cluster_augment=true needs the augmentation it applies: augment=affine with "
+                              "image_shape=[height, width] of the flattened images")
 
     def _initial_partition(self, X: np.ndarray, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
         c = self._settings("clustering")

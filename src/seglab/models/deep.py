@@ -121,9 +121,10 @@ class DeepClusterModel(ClusterModel):
         value = getattr(self, name)
         return self.settings_classes[name]() if value is None else value
 
-    def _check_settings(self) -> None:
+    def check_settings(self) -> None:
         """A clear `ConfigError` for any parameter or setting outside what its class allows
-        (``_parameter_constraints``), before any training."""
+        (``_parameter_constraints``) or that contradicts another (a preset with widths), before
+        any training; `seglab.config.check_config` calls it before a run reads any data."""
         check_params(self)
         for name in ("network", "pretraining", "clustering"):
             self._settings(name).check()
@@ -142,7 +143,7 @@ class DeepClusterModel(ClusterModel):
 
         ``checkpoint_dir``: keep resume points there, and continue from those a killed fit left
         (`seglab.models.checkpoints`)."""
-        self._check_settings()
+        self.check_settings()
         X = self._validate(X, reset=True, dtype=np.float32)
         if len(X) < self._min_samples():
             raise ValueError(f"n_samples={len(X)}: {type(self).__name__} needs at least {self._min_samples()} "

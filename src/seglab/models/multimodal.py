@@ -44,8 +44,8 @@ from seglab.errors import ConfigError
 from seglab.models.autoencoder import ACTIVATIONS, build_mlp
 from seglab.models.dec import IDEC
 from seglab.models.losses import DECLoss, IDECLoss
-from seglab.models.params import SHARE, WIDTHS, at_least
-from seglab.models.settings import MultimodalSelfTraining, Settings
+from seglab.models.params import SHARE, WIDTHS, AnyCase, at_least, widths
+from seglab.models.settings import ACTIVATION_NAMES, MultimodalSelfTraining, Settings
 
 
 # --------------------------------------------------------------------------------------------
@@ -174,7 +174,8 @@ class ModalityNetwork(Settings):
     mask_feature: str = "text_has_reviews"
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
-        "tab_hidden_dims": WIDTHS, "text_hidden_dims": WIDTHS, "latent_dim": [at_least(1)], "activation": [str],
+        "tab_hidden_dims": [widths(1)], "text_hidden_dims": [widths(1)], "latent_dim": [at_least(1)],
+        "activation": [AnyCase(set(ACTIVATION_NAMES))],
         "dropout": [SHARE], "text_weight": [Interval(Real, 0, 1, closed="both")], "feature_names": [*WIDTHS, None],
         "text_prefix": [str], "mask_feature": [str],
     }

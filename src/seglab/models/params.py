@@ -15,7 +15,9 @@ from typing import Any
 from sklearn.utils._param_validation import (
     Interval,
     InvalidParameterError,
+    Options,
     StrOptions,
+    make_constraint,
     validate_parameter_constraints,
 )
 
@@ -29,6 +31,29 @@ class AnyCase(StrOptions):
         return isinstance(val, str) and val.lower() in self.options
 
 
+class Items(Options):
+    """A list (or tuple) of at least ``min_len`` items, each satisfying ``item`` (a constraint);
+    ``words`` names the items in messages ("integers >= 1"). An ``Options`` only because
+    scikit-learn's ``validate_parameter_constraints`` accepts no other custom kind."""
+
+    def __init__(self, item: Any, words: str, min_len: int = 0):
+        super().__init__(object, set())
+        self.item, self.words, self.min_len = make_constraint(item), words, min_len
+
+    def is_satisfied_by(self, val: Any) -> bool:
+        return isinstance(val, (list, tuple)) and len(val) >= self.min_len and all(
+            not isinstance(v, bool) and self.item.is_satisfied_by(v) for v in val)
+
+    def __str__(self) -> str:
+        return f"a {'non-empty ' if self.min_len else ''}list of {self.words}"
+
+
+def widths(min_len: int = 0) -> Items:
+    """Layer widths: integers >= 1, at least ``min_len`` of them (a zero-width layer, or a branch
+    that needs a layer and has none, cannot be built)."""
+    return Items(at_least(1), "integers >= 1", min_len)
+
+
 def at_least(low: int | float, kind: type = Integral) -> Interval:
     """An ``Integral`` (or ``Real``) ``>= low``."""
     return Interval(kind, low, None, closed="left")
@@ -36,7 +61,7 @@ def at_least(low: int | float, kind: type = Integral) -> Interval:
 
 POSITIVE = Interval(Real, 0, None, closed="neither")
 SHARE = Interval(Real, 0, 1, closed="left")
-WIDTHS: list[Any] = [list, tuple]
+WIDTHS: list[Any] = [list, tuple]  # any list; layer widths are `widths()`
 SEED: list[Any] = [Interval(Integral, 0, 2**32 - 1, closed="both"), None]
 #: ``max_samples`` of the models fitted on a sample at large N, and how the rest are assigned.
 SAMPLING: dict[str, list[Any]] = {"max_samples": [at_least(1), None], "assign": [StrOptions({"centroid", "knn"})],

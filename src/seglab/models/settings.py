@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 from sklearn.utils._param_validation import Hidden, StrOptions
 
 from seglab.errors import ConfigError
-from seglab.models.params import POSITIVE, SHARE, WIDTHS, AnyCase, at_least, check_params
+from seglab.models.params import POSITIVE, SHARE, AnyCase, at_least, check_params, widths
 
 
 class Settings:
@@ -73,6 +73,8 @@ def config_fields(factory: Callable[..., Any]) -> dict[str, str]:
 #: Named architectures: ``paper`` is DEC/IDEC's d-500-500-2000-10 (Xie et al. 2016).
 PRESETS: dict[str, tuple[tuple[int, ...], int]] = {"paper": ((500, 500, 2000), 10)}
 DEFAULT_HIDDEN_DIMS, DEFAULT_LATENT_DIM = (64, 32), 10
+#: The hidden-layer activations `seglab.models.autoencoder.ACTIVATIONS` builds (any letter case).
+ACTIVATION_NAMES = ("relu", "leaky_relu", "elu", "gelu", "selu", "tanh", "sigmoid")
 
 
 @dataclass
@@ -91,8 +93,9 @@ class Network(Settings):
     preset: str | None = None
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
-        "hidden_dims": [*WIDTHS, Hidden(None)], "latent_dim": [at_least(1), Hidden(None)],
-        "activation": [str], "dropout": [SHARE], "preset": [StrOptions(set(PRESETS)), None],
+        "hidden_dims": [widths(), Hidden(None)], "latent_dim": [at_least(1), Hidden(None)],
+        "activation": [AnyCase(set(ACTIVATION_NAMES))], "dropout": [SHARE],
+        "preset": [StrOptions(set(PRESETS)), None],
     }
 
     def check(self) -> None:
@@ -106,7 +109,7 @@ class Network(Settings):
                 raise ConfigError(f"network: unknown preset {self.preset!r}; choose one of {sorted(PRESETS)}")
             given = [k for k in ("hidden_dims", "latent_dim") if getattr(self, k) is not None]
             if given:
-                raise ConfigError(f"network: preset={self.preset!r} sets hidden_dims and latent_dim itself; "
+                raise ConfigError(f"preset={self.preset!r} sets hidden_dims and latent_dim itself; "
                                   f"give either the preset or {' and '.join(given)} (set the other to null)")
             hidden, latent = PRESETS[self.preset]
             return list(hidden), latent

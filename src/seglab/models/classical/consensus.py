@@ -13,7 +13,10 @@ from sklearn.utils._param_validation import StrOptions
 from seglab.errors import ConfigError
 from seglab.models.base import ClusterModel, one_hot
 from seglab.models.classical.sampling import SampledFitMixin
-from seglab.models.params import SAMPLING, WIDTHS, at_least, check_params
+from seglab.models.params import SAMPLING, WIDTHS, Items, at_least, check_params
+
+#: The base clusterings an ensemble can draw from (``base_clusterer``).
+BASE_METHODS = ("kmeans", "gmm", "hierarchical", "spectral")
 
 
 def base_clusterer(method: str, k: int, seed: int):
@@ -26,7 +29,7 @@ def base_clusterer(method: str, k: int, seed: int):
         return AgglomerativeClustering(n_clusters=k, linkage="ward")
     if method == "spectral":
         return SpectralClustering(n_clusters=k, affinity="nearest_neighbors", random_state=seed)
-    raise ConfigError(f"model.base_methods: unknown method {method!r} (kmeans, gmm, hierarchical, spectral)")
+    raise ConfigError(f"model.base_methods: unknown method {method!r} ({', '.join(BASE_METHODS)})")
 
 
 def co_association(labelings: list[np.ndarray]) -> np.ndarray:
@@ -61,8 +64,9 @@ class ConsensusModel(SampledFitMixin, ClusterModel):
     """
 
     _parameter_constraints = {
-        "n_clusters": [at_least(1)], "base_methods": WIDTHS, "n_runs": [at_least(1)], "k_range": [*WIDTHS, None],
-        "linkage": [StrOptions({"average", "complete", "single", "ward"})], **SAMPLING,
+        "n_clusters": [at_least(1)], "base_methods": [Items(StrOptions(set(BASE_METHODS)), ", ".join(BASE_METHODS), min_len=1)], "n_runs": [at_least(1)], "k_range": [*WIDTHS, None],
+        # not ward: it needs Euclidean features, and a co-association matrix is not one (fit says so)
+        "linkage": [StrOptions({"average", "complete", "single"})], **SAMPLING,
     }
 
     def __init__(
