@@ -59,7 +59,7 @@ MODULES: dict[str, list[str]] = {
         "tests/test_boundaries_losses.py",
     ],
     "src/seglab/models/settings.py": ["tests/test_models_deep.py", "tests/test_config_check.py",
-                                      "tests/test_sklearn_conformance.py"],
+                                      "tests/test_config_check_models.py", "tests/test_sklearn_conformance.py"],
     "src/seglab/models/deep.py": ["tests/test_models_deep.py", "tests/test_dec_behaviour.py",
                                   "tests/test_labels_fingerprint.py"],
     "src/seglab/evaluate/metrics.py": EVALUATE_TESTS,
@@ -69,7 +69,8 @@ MODULES: dict[str, list[str]] = {
                                      "tests/test_features_engines.py::test_duckdb_matches_pandas_on_edge_cases"],
     **{f"src/seglab/data/{name}.py": [*VALIDATION_TESTS, "tests/test_ingest.py"] for name in DATA_MODULES},
     "src/seglab/text/aggregate.py": TEXT_TESTS,
-    "src/seglab/config/check.py": ["tests/test_config_check.py", "tests/test_config.py"],
+    "src/seglab/config/check.py": ["tests/test_config_check.py", "tests/test_config_check_models.py",
+                                   "tests/test_config.py"],
 }
 
 #: name -> (file, exact text, replacement, what it breaks, the default-suite test files run on it)
