@@ -23,6 +23,7 @@ import pytest
 import yaml
 from mlflow.entities import Metric, Param
 from mlflow.tracking import MlflowClient
+from scipy import stats as scipy_stats
 
 from seglab.report.commands import split_overrides
 from seglab.report.compare import main, make_report
@@ -143,7 +144,7 @@ def parse_tables(markdown: str, heading: str) -> dict[str, list[dict[str, str]]]
 
 
 def parse_cell(cell: str) -> tuple[float, float, int | None, int]:
-    """'**0.512 ± 0.010 (n=2)**' -> (0.512, 0.010, 2, decimals)."""
+    """'**0.512 ± 0.010 (n=2)**' -> (0.512, 0.010 (the 95% interval's half-width), 2, decimals)."""
     m = re.fullmatch(r"\**(-?[\d.]+) ± (–|[\d.]+)(?: \(n=(\d+)\))?\**", cell)
     assert m, cell
     decimals = len(m.group(1).split(".")[1]) if "." in m.group(1) else 0
@@ -153,7 +154,7 @@ def parse_cell(cell: str) -> tuple[float, float, int | None, int]:
 
 def test_markdown_table_equals_the_trackers_numbers(store, report):
     uri, client, _ = store
-    tables = parse_tables((report / "report.md").read_text(), "Methods × metrics (mean ± std over seeds)")
+    tables = parse_tables((report / "report.md").read_text(), "Methods × metrics (mean ± 95% interval over seeds)")
     assert set(tables) == {"toy", "toy2"}
     labels = {label: (d, t, k, lat) for d, t, k, lat, label in _methods_toy()}
     checked = 0
@@ -177,10 +178,11 @@ def test_markdown_table_equals_the_trackers_numbers(store, report):
                 if not values:
                     assert row.get(col, "–") == "–"
                     continue
-                mean, std, n, decimals = parse_cell(row[col])
+                mean, half, n, decimals = parse_cell(row[col])
                 tol = 0.5 * 10 ** -decimals + 1e-9
                 assert abs(mean - statistics.fmean(values)) <= tol, (row["Method"], key)
-                assert abs(std - statistics.stdev(values)) <= tol, (row["Method"], key)
+                t = scipy_stats.t.ppf(0.975, len(values) - 1)  # Student's t interval, n - 1 df
+                assert abs(half - t * statistics.stdev(values) / math.sqrt(len(values))) <= tol, (row["Method"], key)
                 assert n == (None if len(values) == len(mine) + n_failed else len(values))
                 checked += 1
     assert checked == 5 * 6 + 2 * 3
@@ -189,14 +191,19 @@ def test_markdown_table_equals_the_trackers_numbers(store, report):
 def test_report_lists_ranks_wins_figures_commands_and_failures(store, report):
     _, _, failed_id = store
     md = (report / "report.md").read_text()
-    ranks = parse_tables(md, "Ranks")
-    assert [r["Method"] for r in ranks["toy"]]  # sorted by mean rank
-    mean_ranks = [float(r["mean rank"]) for r in ranks["toy"]]
-    assert mean_ranks == sorted(mean_ranks)
+    ranks = parse_tables(md, "Ranks, per metric family")
+    assert [r["Method"] for r in ranks["toy"]]  # sorted by the first family's mean rank
+    assert "mean rank" not in ranks["toy"][0]  # never one rank averaged over families
+    assert {"mean rank: internal", "mean rank: external"} <= set(ranks["toy"][0])
+    internal = [float(r["mean rank: internal"]) for r in ranks["toy"] if r["mean rank: internal"] != "–"]
+    assert internal == sorted(internal)
+    # internal criteria are ranked only at the reference k (the deep methods' k = 5)
+    assert ranks["toy"][-1]["mean rank: internal"] == "–" and "k=4" in ranks["toy"][-1]["Method"]
     wins = parse_tables(md, "Deep methods against the best classical baseline")
     assert {r["Deep method"] for r in wins["toy"]} == {"DEC(latent_dim=5)", "DEC(latent_dim=10)"}
-    for row in wins["toy"]:
-        assert re.fullmatch(r"\d/\d/\d", row["W/T/L"]) and sum(map(int, row["W/T/L"].split("/"))) == 6
+    for row in wins["toy"]:  # 3 seeds a side: too few for a claim (Welch's test needs 5)
+        assert row["W/T/L"] == "0/0/0"
+        assert sum(v.startswith("n too small") for v in row.values()) == 6
     # DEC asks for k=5: its baselines are the classical methods at k=5, never k-means(k=4)
     headers = [h for h in wins["toy"][0] if " vs " in h]
     assert len(headers) == 6 and all(h.endswith(("vs k-means(k=5)", "vs GMM")) for h in headers)
@@ -248,21 +255,26 @@ def test_swept_params_drop_seed_followers_and_duplicates():
     assert swept_params(runs) == ["n_clusters"]
 
 
-def _method(label, deep, mean, std):
-    return Method("d", label, "x." + label, deep, {}, pd.DataFrame(), {"m": (mean, std, 3)})
+def _method(label, deep, values):
+    runs = pd.DataFrame({"metric.m": values})
+    stats = {"m": (float(np.mean(values)), float(np.std(values, ddof=1)), len(values))}
+    return Method("d", label, "x." + label, deep, {}, runs, stats)
 
 
-def test_wins_need_a_gap_beyond_the_seed_spread():
+def test_wins_need_a_significant_welch_test_on_enough_seeds():
     up, down = MetricSpec("m", "M", True), MetricSpec("m", "M", False)
-    classical = [_method("A", False, 0.50, 0.01), _method("B", False, 0.40, 0.0)]
-    deep = _method("D", True, 0.55, 0.02)
-    assert compare_to_classical(deep, classical + [deep], up).result == "win"
-    assert compare_to_classical(deep, classical + [deep], up).baseline == "A"
-    close = _method("E", True, 0.515, 0.02)
+    a = [0.50, 0.51, 0.49, 0.50, 0.505]
+    classical = [_method("A", False, a), _method("B", False, [0.40, 0.41, 0.39, 0.40, 0.40])]
+    deep = _method("D", True, [0.55, 0.56, 0.54, 0.555, 0.55])
+    outcome = compare_to_classical(deep, classical + [deep], up)
+    assert outcome.result == "win" and outcome.baseline == "A" and outcome.p_value < 0.001
+    close = _method("E", True, [0.51, 0.49, 0.52, 0.50, 0.50])  # within the seeds' spread
     assert compare_to_classical(close, classical + [close], up).result == "tie"
-    # lower is better: B is the best classical, D is worse by more than the spread
+    # lower is better: B is the best classical, D is worse
     assert compare_to_classical(deep, classical + [deep], down).baseline == "B"
     assert compare_to_classical(deep, classical + [deep], down).result == "loss"
+    few = _method("F", True, [0.9, 0.91, 0.92])  # far better, but on 3 seeds: no claim
+    assert compare_to_classical(few, classical + [few], up).result == "n too small"
 
 
 def _chromium() -> str | None:
@@ -327,8 +339,14 @@ def test_report_on_real_runs_redraws_the_embedding(store, tmp_path):
     assert "as the run saved it (embedding.parquet), for 150 of 200 customers" in md
     assert "preprocessed features (d=" in md and "Projections: PCA, t-SNE" in md
     assert list((out / "figures").glob("*_embedding.png"))
-    table = parse_tables(md, "Methods × metrics (mean ± std over seeds)")["synthetic"]
+    table = parse_tables(md, "Methods × metrics (mean ± 95% interval over seeds)")["synthetic"]
     assert [r["Method"] for r in table] == ["k-means"] and table[0]["n"] == "1"
+    # the same report from the run dir alone (a logger=none sweep): the same numbers
+    from_dirs = tmp_path / "report_dirs"
+    make_report(None, from_dirs, runs_dirs=[tmp_path], embedding=False)
+    rows = parse_tables((from_dirs / "report.md").read_text(), "Methods × metrics (mean ± 95% interval over seeds)")
+    assert rows["synthetic"] == table
+    assert (from_dirs / "tables.tex").read_text().count(r"\begin{tabular}") >= 2
 
 
 def test_deep_means_lightning_trained_not_is_deep():
@@ -371,7 +389,7 @@ def test_a_metric_registered_once_reaches_the_summary_the_tracker_and_the_report
         assert f"size_ratio={result.metrics['eval/size_ratio']:.4g}" in capsys.readouterr().out
         make_report(uri, tmp_path / "report", ["registry"], embedding=False)
     md = (tmp_path / "report" / "report.md").read_text()
-    row = parse_tables(md, "Methods × metrics (mean ± std over seeds)")["synthetic"][0]
+    row = parse_tables(md, "Methods × metrics (mean ± 95% interval over seeds)")["synthetic"][0]
     mean, _, _, decimals = parse_cell(row["Size ratio ↓"])
     assert abs(mean - result.metrics["eval/size_ratio"]) <= 0.5 * 10 ** -decimals
-    assert "Size ratio" in parse_tables(md, "Ranks")["synthetic"][0]
+    assert "Size ratio" in parse_tables(md, "Ranks, per metric family")["synthetic"][0]

@@ -8,6 +8,7 @@ import pandas as pd
 from seglab.report import document as doc
 from seglab.report import table
 from seglab.report.commands import reproduce_blocks, run_command
+from seglab.report.cross import cross_dataset_blocks
 from seglab.report.figures import DatasetFigures
 from seglab.report.forecast import forecast_blocks
 from seglab.report.results import dataset_results
@@ -25,7 +26,7 @@ class ReportBuilder:
     """Build the blocks of one report from ``runs`` (``seglab.report.runs.load_runs``); after
     ``build``, ``summary_rows`` (``summary.csv``) and ``method_of_run`` (``runs.csv``) are filled."""
 
-    def __init__(self, tracking_uri: str, runs: pd.DataFrame, *, embedding: bool = True,
+    def __init__(self, tracking_uri: str | list[str] | None, runs: pd.DataFrame, *, embedding: bool = True,
                  projections: tuple[str, ...] = ("pca", "tsne", "umap"), max_points: int = 2000,
                  seed: int = 0) -> None:
         self.runs = runs
@@ -49,10 +50,12 @@ class ReportBuilder:
         for dataset in datasets:
             methods = [m for m in all_methods if m.dataset == dataset]
             blocks += self.dataset_section(dataset, methods)
+        blocks += cross_dataset_blocks(all_methods, ranked_metrics())
         if len(datasets) > 1 and self.wins:
             rows = [[label] + [(f"{c['win']}/{c['tie']}/{c['loss']}" if (c := per.get(d)) else "–") for d in datasets]
                     for label, per in self.wins.items()]
-            blocks.append(doc.Heading(2, "Wins/ties/losses against the best classical baseline, per dataset"))
+            blocks.append(doc.Heading(3, "Wins/ties/losses against the best classical baseline, per dataset "
+                                         "(Welch's t-test over seeds; each dataset on its own)"))
             blocks.append(doc.Table(["Deep method"] + [f"`{d}`" for d in datasets], rows))
         not_ok = runs[runs["status"] != "FINISHED"]
         if len(not_ok):

@@ -1,8 +1,12 @@
-"""Comparison report from the tracking store: ``make_report`` and the ``compare.py`` CLI.
+"""Comparison report from the tracking store or from run dirs: ``make_report`` and the ``compare.py`` CLI.
 
     python scripts/compare.py --tracking-uri sqlite:////abs/logs/mlflow.db \\
         [--experiment seglab-synthetic ...] [--sweep-id ID ...] [--tag key=value ...] \\
         --out experiments/report_synthetic
+    python scripts/compare.py --runs-dir logs/multiruns/2026-12-01 --out /tmp/report   # logger=none sweeps
+
+``--tracking-uri`` and ``--runs-dir`` may each be repeated: a report over several stores is the
+cross-dataset report (ranks per metric family, a critical-difference test across datasets).
 
 writes into ``--out``:
 
@@ -27,23 +31,32 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
+
 from seglab.report import document as doc
 from seglab.report.builder import ReportBuilder
 from seglab.report.outputs import write_runs_csv, write_summary_csv
-from seglab.report.runs import load_runs
+from seglab.report.runs import load_run_dirs, load_runs
 
 
-def make_report(tracking_uri: str, out: str | Path, experiments: list[str] | None = None,
+def make_report(tracking_uri: str | list[str] | None, out: str | Path, experiments: list[str] | None = None,
                 sweep_ids: list[str] | None = None, tags: dict[str, str] | None = None, *,
+                runs_dirs: list[str | Path] | None = None,
                 title: str | None = None, command: str | None = None, note: str | None = None,
                 embedding: bool = True,
                 projections: tuple[str, ...] = ("pca", "tsne", "umap"), max_points: int = 2000,
                 seed: int = 0) -> Path:
     """Build the comparison report into ``out``; returns the path of ``report.md``."""
     out = Path(out)
-    runs = load_runs(tracking_uri, experiments, sweep_ids, tags)
+    uris = [tracking_uri] if isinstance(tracking_uri, str) else list(tracking_uri or [])
+    frames = [load_runs(uri, experiments, sweep_ids, tags) for uri in uris]
+    if runs_dirs:
+        frames.append(load_run_dirs(runs_dirs))
+    frames = [f for f in frames if not f.empty]
+    runs = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    where = ", ".join([*uris, *map(str, runs_dirs or [])]) or "nowhere (no --tracking-uri or --runs-dir)"
     if runs.empty:
-        raise ValueError(f"no runs in {tracking_uri} match experiments={experiments} sweep_ids={sweep_ids} tags={tags}")
+        raise ValueError(f"no runs in {where} match experiments={experiments} sweep_ids={sweep_ids} tags={tags}")
     title = title or "seglab comparison: " + ", ".join(sorted(runs["experiment"].astype(str).unique()))
     filters = [f"experiments: {', '.join(experiments)}" if experiments else "all experiments"]
     if sweep_ids:
@@ -51,7 +64,7 @@ def make_report(tracking_uri: str, out: str | Path, experiments: list[str] | Non
     if tags:
         filters.append("tags: " + ", ".join(f"{k}={v}" for k, v in tags.items()))
     header = [doc.Heading(1, title),
-              doc.Para(f"Generated {time.strftime('%Y-%m-%d %H:%M %Z')} from `{tracking_uri}` ({'; '.join(filters)}): "
+              doc.Para(f"Generated {time.strftime('%Y-%m-%d %H:%M %Z')} from `{where}` ({'; '.join(filters)}): "
                        f"{len(runs)} runs, {int((runs['status'] == 'FINISHED').sum())} finished."),
               ]
     if note:
@@ -59,7 +72,7 @@ def make_report(tracking_uri: str, out: str | Path, experiments: list[str] | Non
     if command:
         header.append(doc.Para("Report made by:"))
         header.append(doc.Code(command, "bash"))
-    builder = ReportBuilder(tracking_uri, runs, embedding=embedding, projections=projections,
+    builder = ReportBuilder(uris or None, runs, embedding=embedding, projections=projections,
                             max_points=max_points, seed=seed)
     blocks = builder.build(header)
     md, _ = doc.write(blocks, out, title)
@@ -76,10 +89,18 @@ def parse_tag(text: str) -> tuple[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="compare.py", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tracking-uri", default=None,
-                        help="MLflow store (default: sqlite:///<abs logs>/mlflow.db, or $SEGLAB_LOG_DIR's)")
+    parser = argparse.ArgumentParser(
+        prog="compare.py", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Comparison report (Markdown, self-contained HTML, LaTeX tables, CSV) from MLflow stores or "
+                    "folders of run dirs.",
+        epilog="examples:\n  compare.py --tracking-uri sqlite:////abs/logs/mlflow.db --experiment report-synthetic "
+               "--out experiments/report_synthetic\n  compare.py --runs-dir logs/multiruns/2026-12-01 --out /tmp/report\n"
+               "  compare.py --tracking-uri sqlite:////a/mlflow.db --tracking-uri sqlite:////b/mlflow.db --out cross")
+    parser.add_argument("--tracking-uri", action="append", default=None,
+                        help="MLflow store (repeatable; default without --runs-dir: sqlite:///<abs logs>/mlflow.db, "
+                             "or $SEGLAB_LOG_DIR's)")
+    parser.add_argument("--runs-dir", action="append", default=None,
+                        help="a folder of run dirs (any depth; e.g. a logger=none sweep's multirun dir; repeatable)")
     parser.add_argument("--experiment", action="append", default=None, help="experiment name (repeatable)")
     parser.add_argument("--sweep-id", action="append", default=None,
                         help="keep runs of this multirun (its sweep dir, or the dir's trailing part; repeatable)")
@@ -93,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-points", type=int, default=2000, help="customers shown in the 2-D views (sampled)")
     args = parser.parse_args(argv)
     uri = args.tracking_uri
-    if uri is None:
+    if uri is None and not args.runs_dir:
         import os
 
         from seglab.tracking import default_tracking_uri
@@ -101,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
         uri = default_tracking_uri(os.environ.get("SEGLAB_LOG_DIR", "logs"))
     command = "python scripts/compare.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
     try:
-        md = make_report(uri, args.out, args.experiment, args.sweep_id, dict(args.tag), title=args.title,
+        md = make_report(uri, args.out, args.experiment, args.sweep_id, dict(args.tag), runs_dirs=args.runs_dir,
+                         title=args.title,
                          command=command, note=args.note, embedding=not args.no_embedding,
                          projections=tuple(p.strip() for p in args.projections.split(",") if p.strip()),
                          max_points=args.max_points)

@@ -109,7 +109,8 @@ body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:
 padding:0 1em;color:#222;line-height:1.45}
 h1{border-bottom:2px solid #333}h2{border-bottom:1px solid #bbb;margin-top:2em}
 table{border-collapse:collapse;margin:.8em 0;font-size:.88em}
-th,td{border:1px solid #ccc;padding:.25em .55em;text-align:right;white-space:nowrap}
+th,td{border:1px solid #ccc;padding:.25em .55em;text-align:right;overflow-wrap:anywhere}
+td{white-space:normal}div.scroll{max-width:100%}table{max-width:100%}
 th{background:#f0f0f0}td:first-child,th:first-child{text-align:left}
 tr:nth-child(even) td{background:#fafafa}
 table.commands td{white-space:normal;text-align:left;font-family:monospace;font-size:.95em}
@@ -172,6 +173,9 @@ def write(blocks: list, out_dir: Path, title: str) -> tuple[Path, Path]:
     md.write_text(to_markdown(blocks))
     page = out_dir / "report.html"
     page.write_text(to_html(blocks, title))
+    from seglab.report.latex import write_tables
+
+    write_tables(blocks, out_dir / "tables.tex", title)
     return md, page
 
 

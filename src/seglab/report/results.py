@@ -11,6 +11,7 @@ import pandas as pd
 from seglab.evaluate.registry import MetricSpec
 from seglab.report import document as doc
 from seglab.report.runs import METRIC, PARAM
+from seglab.report.stats import rank_values
 from seglab.report.table import (
     Method,
     best_classical,
@@ -18,7 +19,6 @@ from seglab.report.table import (
     decimals_for,
     format_cell,
     info_metrics,
-    ranks,
 )
 
 
@@ -53,40 +53,76 @@ def dataset_results(dataset: str, methods: list[Method], metrics: list[MetricSpe
 
     extras = [s for s in info_metrics() if METRIC + s.key in finished]
     decimals = {s.key: decimals_for(methods, s) for s in metrics + extras}
-    rank_of = {s.key: ranks(methods, s) for s in metrics}
+    ref_k = reference_k(methods)
+    rank_of = {s.key: metric_ranks(methods, s, ref_k) for s in metrics}
     header = ["Method", "kind", "n", "seeds"] + [f"{s.label} {s.arrow}".rstrip() for s in metrics]
     header += [s.label for s in extras]
     rows = []
     for m in methods:
         row = [m.label, _kind(m), str(m.n_runs), ",".join(m.seeds) or "–"]
         for s in metrics:
-            cell = format_cell(m.stats[s.key], m.n_runs, decimals[s.key])
+            cell = format_cell(m.stats[s.key], m.n_runs, decimals[s.key], m.ci.get(s.key))
             row.append(f"**{cell}**" if rank_of[s.key].get(m.label) == 1 else cell)
         row += [format_cell(m.stats[s.key], m.n_runs, decimals[s.key]) for s in extras]
         rows.append(row)
         for s in metrics + extras:
             mean, std, n = m.stats[s.key]
+            half = m.ci.get(s.key, float("nan"))
             out.summary_rows.append({"dataset": dataset, "method": m.label, "kind": _kind(m), "n_runs": m.n_runs,
-                                     "metric": s.key, "mean": mean, "std": std, "n": n})
-    B.append(doc.Heading(3, "Methods × metrics (mean ± std over seeds)"))
+                                     "metric": s.key, "family": s.family, "mean": mean, "std": std, "n": n,
+                                     "ci95_low": mean - half, "ci95_high": mean + half})
+    B.append(doc.Heading(3, "Methods × metrics (mean ± 95% interval over seeds)"))
     B.append(doc.Table(header, rows))
-    B.append(doc.Para("Bold: best mean in the column. Silhouette, Calinski-Harabasz and Davies-Bouldin are "
-                      "computed on the preprocessed features, the one space every method shares (deep models' "
-                      "latent-space values are in `runs.csv`, not ranked: each latent space is different)."))
+    ref_note = (f" Internal criteria are bolded and ranked only among the methods at the reference k = {ref_k} "
+                "(they are not comparable across k)." if ref_k is not None and len({m.k for m in methods}) > 1 else "")
+    B.append(doc.Para("Each cell: mean ± the half-width of the two-sided 95% confidence interval from Student's t with "
+                      "n − 1 degrees of freedom over the method's seeds (std and interval ends in `summary.csv`; "
+                      "extra columns on the right: mean ± std). Bold: best mean in the column." + ref_note
+                      + " Silhouette, Calinski-Harabasz and Davies-Bouldin are computed on the preprocessed features, "
+                      "the one space every method shares (deep models' latent-space values are in `runs.csv`, not "
+                      "ranked: each latent space is different)."))
     B += _ranks_blocks(methods, metrics, rank_of)
     B += _wins_blocks(methods, metrics, decimals, out.wins)
     return out
 
 
-def _ranks_blocks(methods: list[Method], metrics: list[MetricSpec], rank_of: dict[str, dict[str, int]]) -> list:
+def reference_k(methods: list[Method]) -> str | None:
+    """The k internal criteria are compared at: the deep methods' k when they share one, else the
+    most common k among the methods."""
+    deep = {m.k for m in methods if m.is_deep and m.k is not None}
+    if len(deep) == 1:
+        return next(iter(deep))
+    ks = pd.Series([m.k for m in methods if m.k is not None], dtype=object)
+    return str(ks.mode().iloc[0]) if len(ks) else None
+
+
+def metric_ranks(methods: list[Method], spec: MetricSpec, ref_k: str | None) -> dict[str, float]:
+    """Method label -> rank on one metric (1 = best, ties share the average rank); internal
+    criteria only among the methods at ``ref_k``."""
+    pool = methods
+    if spec.family == "internal" and ref_k is not None:
+        pool = [m for m in methods if m.k in (ref_k, None)]
+    return rank_values({m.label: m.stats[spec.key][0] for m in pool}, bool(spec.higher_is_better))
+
+
+def _ranks_blocks(methods: list[Method], metrics: list[MetricSpec], rank_of: dict[str, dict[str, float]]) -> list:
+    families = list(dict.fromkeys(s.family for s in metrics))
     rank_rows = []
     for m in methods:
         rs = [rank_of[s.key].get(m.label) for s in metrics]
-        valid = [r for r in rs if r is not None]
-        rank_rows.append([m.label] + [str(r) if r is not None else "–" for r in rs]
-                         + [f"{np.mean(valid):.2f}" if valid else "–"])
-    rank_rows.sort(key=lambda r: float(r[-1]) if r[-1] != "–" else np.inf)
-    return [doc.Heading(3, "Ranks"), doc.Table(["Method"] + [s.label for s in metrics] + ["mean rank"], rank_rows)]
+        cells = [f"{r:g}" if r is not None else "–" for r in rs]
+        for fam in families:
+            fam_ranks = [rank_of[s.key].get(m.label) for s in metrics if s.family == fam]
+            valid = [r for r in fam_ranks if r is not None]
+            cells.append(f"{np.mean(valid):.2f}" if len(valid) == len(fam_ranks) else "–")
+        rank_rows.append([m.label] + cells)
+    first = len(metrics) + 1  # sort by the first family's mean rank
+    rank_rows.sort(key=lambda r: float(r[first]) if r[first] != "–" else np.inf)
+    return [doc.Heading(3, "Ranks, per metric family"),
+            doc.Table(["Method"] + [s.label for s in metrics] + [f"mean rank: {f}" for f in families], rank_rows),
+            doc.Para("A mean rank is taken within one family of the metric registry only (never across families); "
+                     "a method without every metric of a family, or not at the reference k for internal criteria, "
+                     "has none.")]
 
 
 def _wins_blocks(methods: list[Method], metrics: list[MetricSpec], decimals: dict[str, int],
@@ -104,9 +140,14 @@ def _wins_blocks(methods: list[Method], metrics: list[MetricSpec], decimals: dic
     rows = []
     for m in deep:
         outcomes = [compare_to_classical(m, methods, s) for s in metrics]
-        cells = [(f"{o.result} ({o.delta:+.{decimals[s.key]}f}" + ("" if one_k else f" vs {o.baseline}") + ")")
-                 if o.result != "n/a" else "n/a" for o, s in zip(outcomes, metrics, strict=True)]
-        counts = {r: sum(o.result == r for o in outcomes) for r in ("win", "tie", "loss")}
+        cells = []
+        for o, s in zip(outcomes, metrics, strict=True):
+            if o.result == "n/a":
+                cells.append("n/a")
+                continue
+            p = f", p={o.p_value:.3f}" if np.isfinite(o.p_value) else ""
+            cells.append(f"{o.result} ({o.delta:+.{decimals[s.key]}f}{p}" + ("" if one_k else f" vs {o.baseline}") + ")")
+        counts = {r: sum(o.result == r for o in outcomes) for r in ("win", "tie", "loss", "n too small")}
         rows.append([m.label] + cells + [f"{counts['win']}/{counts['tie']}/{counts['loss']}"])
         wins[m.label] = counts
     header = ["Deep method"] + [f"{s.label} vs {b.label if b else '–'}" if one_k else s.label
@@ -114,5 +155,7 @@ def _wins_blocks(methods: list[Method], metrics: list[MetricSpec], decimals: dic
     blocks.append(doc.Table(header, rows))
     blocks.append(doc.Para("Per metric the baseline is the classical method with the best mean on this dataset "
                            "among those with the deep method's k; the signed number is deep mean − baseline mean. "
-                           "Win/loss only when the gap exceeds the larger of the two seed stds; otherwise tie."))
+                           "Win/loss: Welch's t-test on the two methods' seeds, p < 0.05; tie: no significant "
+                           "difference; \"n too small\": fewer than 5 seeds on a side, no claim. These are claims about "
+                           "this dataset across seeds only; across datasets see the critical-difference section."))
     return blocks

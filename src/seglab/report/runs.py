@@ -9,7 +9,9 @@
 - ``tag.<key>`` for every tag (``tag.seglab.run_dir``, ``tag.seglab.sweep_id`` ...),
 
 plus ``dataset`` and ``model`` (the model's ``_target_``) taken from the tags or the params.
-Nothing is averaged or dropped here; ``seglab.report.table`` does the statistics.
+``load_run_dirs`` builds the same table from a folder of run dirs (a ``logger=none`` sweep),
+reading each run's ``run.json``, ``config.yaml`` (else Hydra's ``.hydra/config.yaml``) and
+``metrics.json``. Nothing is averaged or dropped here; ``seglab.report.table`` does the statistics.
 """
 
 from __future__ import annotations
@@ -102,6 +104,70 @@ def load_runs(
         col = frame.get(TAG + key, pd.Series(None, index=frame.index))
         frame = frame[col == value]
     frame = frame.copy()
+    frame["tracking_uri"] = tracking_uri
+    frame["dataset"] = _first_present(frame, [TAG + "seglab.dataset", PARAM + "data.name"], default="?")
+    frame["model"] = _first_present(frame, [TAG + "seglab.model", PARAM + "model._target_"], default="?")
+    return frame.sort_values(["dataset", "model", "start_time"]).reset_index(drop=True)
+
+
+#: run.json status -> the tracker's status names the report uses.
+RUN_DIR_STATUS = {"finished": "FINISHED", "failed": "FAILED", "interrupted": "KILLED", "killed": "KILLED",
+                  "running": "RUNNING"}
+
+
+def _run_dir_config(run_dir: Path) -> dict:
+    """The run's resolved config: ``config.yaml`` (written when it succeeded), else Hydra's copy
+    (resolved where it can be; a failed run never wrote its own)."""
+    from omegaconf import OmegaConf
+
+    for name in ("config.yaml", ".hydra/config.yaml"):
+        path = run_dir / name
+        if path.is_file():
+            cfg = OmegaConf.load(path)
+            try:
+                return OmegaConf.to_container(cfg, resolve=True)
+            except Exception:  # ${now:...}, ${hydra:...}: only Hydra can resolve those
+                return OmegaConf.to_container(cfg, resolve=False)
+    return {}
+
+
+def load_run_dirs(roots: Iterable[str | Path]) -> pd.DataFrame:
+    """The runs under ``roots`` (each a run dir or a folder holding run dirs at any depth, found by
+    their ``run.json``) as ``load_runs``' table; ``experiment`` is the root's name."""
+    import json
+
+    from seglab.rundir import MARKER, status_of
+    from seglab.tracking import flatten
+
+    rows = []
+    for root in roots:
+        root = Path(root)
+        if not root.exists():
+            raise ValueError(f"no run dirs at {root}: the folder does not exist")
+        for marker in sorted(root.rglob(MARKER)):
+            run_dir = marker.parent
+            info = json.loads(marker.read_text())
+            cfg = _run_dir_config(run_dir)
+            metrics_path = run_dir / "metrics.json"
+            metrics = json.loads(metrics_path.read_text()).get("metrics", {}) if metrics_path.is_file() else {}
+            row: dict[str, object] = {
+                "run_id": (info.get("tracker") or {}).get("run_id") or run_dir.name,
+                "experiment": root.name,
+                "status": RUN_DIR_STATUS.get(str(status_of(run_dir)), "RUNNING"),
+                "start_time": pd.Timestamp(info["started"]).value // 10**6 if info.get("started") else 0,
+            }
+            row.update({PARAM + k: v for k, v in flatten(cfg).items()})
+            row.update({METRIC + k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))})
+            row[TAG + "seglab.run_dir"] = str(run_dir.resolve())
+            data, model = cfg.get("data") or {}, cfg.get("model") or {}
+            if data.get("name"):
+                row[TAG + "seglab.dataset"] = str(data["name"])
+            if model.get("_target_"):
+                row[TAG + "seglab.model"] = str(model["_target_"])
+            rows.append(row)
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return pd.DataFrame(columns=["run_id", "experiment", "status", "start_time", "dataset", "model"])
     frame["dataset"] = _first_present(frame, [TAG + "seglab.dataset", PARAM + "data.name"], default="?")
     frame["model"] = _first_present(frame, [TAG + "seglab.model", PARAM + "model._target_"], default="?")
     return frame.sort_values(["dataset", "model", "start_time"]).reset_index(drop=True)
@@ -119,8 +185,11 @@ class RunFiles:
     """A run's files: from its run dir (tag ``seglab.run_dir``) when that still exists on this
     machine, else downloaded from the run's MLflow artifacts (the run dir is logged there)."""
 
-    def __init__(self, tracking_uri: str, cache_dir: str | Path | None = None) -> None:
-        self.client = MlflowClient(tracking_uri=tracking_uri)
+    def __init__(self, tracking_uri: str | list[str] | None, cache_dir: str | Path | None = None) -> None:
+        # None: runs read from run dirs, nothing to download from; several stores: each run's own
+        uris = [tracking_uri] if isinstance(tracking_uri, str) else list(tracking_uri or [])
+        self.clients = {uri: MlflowClient(tracking_uri=uri) for uri in uris}
+        self.client = next(iter(self.clients.values()), None)
         # a TemporaryDirectory removes itself when this object goes away (downloads are a cache)
         self._tmp = None if cache_dir else tempfile.TemporaryDirectory(prefix="seglab-report-")
         self._cache = Path(cache_dir) if cache_dir else Path(self._tmp.name)
@@ -129,12 +198,15 @@ class RunFiles:
         run_dir = run.get(TAG + "seglab.run_dir")
         if isinstance(run_dir, str) and run_dir and Path(run_dir).is_dir():  # the run dir is authoritative
             return Path(run_dir) / name if (Path(run_dir) / name).is_file() else None
+        client = self.clients.get(run.get("tracking_uri"), self.client)
+        if client is None:
+            return None
         dst = self._cache / str(run["run_id"])
         if (dst / name).is_file():
             return dst / name
         try:
             dst.mkdir(parents=True, exist_ok=True)
             os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-            return Path(self.client.download_artifacts(str(run["run_id"]), name, str(dst)))
+            return Path(client.download_artifacts(str(run["run_id"]), name, str(dst)))
         except Exception:  # no such artifact, or an artifact store this machine cannot reach
             return None

@@ -1,4 +1,5 @@
-"""Methods, mean ± std over seeds, ranks, and wins/losses against the best classical baseline.
+"""Methods, means with t-based 95% intervals over seeds, ranks per metric family, and
+comparisons against the best classical baseline.
 
 Definitions (the report repeats them so a reader need not look here):
 
@@ -8,26 +9,35 @@ Definitions (the report repeats them so a reader need not look here):
   device placement) and values that only repeat another swept one (``model.n_clusters`` =
   ``n_clusters``). So ``DEC(latent_dim=10)`` is every finished DEC run with latent_dim 10,
   whatever its seed. A model whose runs differ in nothing but the seed is just ``DEC``.
-- Mean and std are over a method's finished runs that logged the metric; std is the sample
-  standard deviation (``ddof=1``; undefined for one run). Runs that logged no value (a metric
-  that was NaN, e.g. ACC without ground truth) are left out of that cell, and a cell computed
-  from fewer runs than the row's ``n`` says so.
+- A cell is the mean over a method's finished runs that logged the metric ± the half-width of
+  its two-sided 95% confidence interval from Student's t with n − 1 degrees of freedom (the
+  seeds are the replicates; no interval for one run). The sample standard deviation
+  (``ddof=1``) and the interval's ends are in ``summary.csv``. Runs that logged no value (a
+  metric that was NaN, e.g. ACC without ground truth) are left out of that cell, and a cell
+  computed from fewer runs than the row's ``n`` says so.
 - A method's ``n`` also counts its failed runs (tracker status FAILED or KILLED: a crash, a
   diverged loss, a collapsed clustering, an interruption) with the same config values: they have
   no metric values, so every cell of such a method says from how many runs it was computed
   (``n=...``). A failure is never silently left out of a mean. Failed runs whose config matches
   no method with a finished run are listed apart ("Runs left out").
 - Ranks order the methods of a dataset by mean (1 = best; higher is better for silhouette,
-  Calinski-Harabasz, ACC, NMI, ARI; lower for Davies-Bouldin; ties share the best rank). Which
-  metrics are ranked, which are shown beside them, and which way each is better come from the
-  metric registry (``seglab.evaluate.registry``).
+  Calinski-Harabasz, ACC, NMI, ARI; lower for Davies-Bouldin; ties share the average rank), and
+  a mean rank is taken only within one metric *family* of the registry (internal criteria,
+  agreement with the ground truth...): families measure different things and are never
+  averaged together. Internal criteria (silhouette, Calinski-Harabasz, Davies-Bouldin) are not
+  comparable across k, so they are ranked and bolded only among the methods at the dataset's
+  reference k (the deep methods' k, else the most common one). Which metrics are ranked, their
+  families and which way each is better come from the metric registry (``seglab.evaluate.registry``).
 - A method is *deep* when its model is a neural network trained by Lightning (its class says so,
   ``uses_lightning``; its config takes the trainer settings, ``model.trainer_kwargs``): AE+k-means, DEC, IDEC...; every other
   model (k-means, GMM, Ward, PCA+k-means...) is *classical*. For each dataset and metric, each deep method is compared with
   the classical method with the best mean among those with the same k (number of segments
-  asked for; criteria such as silhouette are not comparable across k): a **win** when it is
-  better by more than the larger of the two stds (the seed-to-seed spread), a **loss** when
-  worse by more than that, else a **tie**.
+  asked for; criteria such as silhouette are not comparable across k) by Welch's t-test on the
+  two methods' seeds: a **win** or **loss** when p < 0.05, else a **tie** (no significant
+  difference); with fewer than 5 seeds on either side no claim is made ("n too small"). This is
+  a statement about one dataset and its seed-to-seed variation. Across datasets only the
+  Friedman + Nemenyi test over datasets (a critical-difference comparison) is used, and only
+  with at least 5 datasets; below that the report says that no claim can be made.
 """
 
 from __future__ import annotations
@@ -41,6 +51,7 @@ import pandas as pd
 from seglab.evaluate.registry import MetricSpec, report_specs
 from seglab.evaluate.registry import decimals_for as spec_decimals
 from seglab.report.runs import METRIC, PARAM, TAG
+from seglab.report.stats import t_interval, welch
 
 
 def ranked_metrics() -> list[MetricSpec]:
@@ -160,6 +171,7 @@ class Method:
     params: dict[str, str]  # the swept values that define it
     runs: pd.DataFrame  # its finished runs
     stats: dict[str, tuple[float, float, int]] = field(default_factory=dict)  # key -> (mean, std, n)
+    ci: dict[str, float] = field(default_factory=dict)  # key -> half-width of the t-based 95% interval
     failed: pd.DataFrame = field(default_factory=pd.DataFrame)  # its FAILED/KILLED runs
 
     @property
@@ -241,6 +253,7 @@ def build_methods(finished: pd.DataFrame, metrics: list[MetricSpec],
                     col = METRIC + spec.key
                     method.stats[spec.key] = (metric_stats(method.runs[col]) if col in method.runs
                                               else (float("nan"), float("nan"), 0))
+                    method.ci[spec.key] = t_interval(method.runs[col])[1] if col in method.runs else float("nan")
                 methods.append(method)
     methods.sort(key=lambda m: (m.dataset, m.is_deep, short_model_name(m.model),
                                 tuple(sort_key(v) for v in m.params.values())))
@@ -282,23 +295,24 @@ def best_classical(methods: list[Method], spec: MetricSpec, k: str | None = None
 
 @dataclass
 class Outcome:
-    result: str  # "win", "loss", "tie" or "n/a"
+    result: str  # "win", "loss", "tie", "n too small" or "n/a"
     delta: float  # deep mean - classical mean (signed as measured)
     baseline: str  # label of the best classical method
+    p_value: float = float("nan")  # Welch's t-test on the two methods' seeds
 
 
 def compare_to_classical(method: Method, methods: list[Method], spec: MetricSpec) -> Outcome:
-    """Win/loss/tie of a deep method against the best classical method of its dataset."""
+    """Win/loss/tie (Welch's t-test, ``seglab.report.stats.welch``) of a deep method against the
+    best classical method of its dataset; "n too small" below the seeds a claim needs."""
     base = best_classical(methods, spec, method.k)
-    mean, std, _ = method.stats[spec.key]
+    mean = method.stats[spec.key][0]
     if base is None or not np.isfinite(mean):
         return Outcome("n/a", float("nan"), base.label if base else "-")
-    b_mean, b_std, _ = base.stats[spec.key]
-    delta = mean - b_mean
-    spread = max(np.nan_to_num(std), np.nan_to_num(b_std))
-    gain = delta if spec.higher_is_better else -delta
-    result = "win" if gain > spread else "loss" if gain < -spread else "tie"
-    return Outcome(result, delta, base.label)
+    col = METRIC + spec.key
+    test = welch(method.runs[col].astype(float).to_numpy(), base.runs[col].astype(float).to_numpy(),
+                 bool(spec.higher_is_better))
+    result = {"better": "win", "worse": "loss", "no significant difference": "tie"}.get(test.result, "n too small")
+    return Outcome(result, mean - base.stats[spec.key][0], base.label, test.p_value)
 
 
 def representative_run(method: Method, spec: MetricSpec) -> pd.Series:
@@ -324,12 +338,14 @@ def decimals_for(methods: list[Method], spec: MetricSpec) -> int:
     return spec_decimals(spec, [m.stats[spec.key][0] for m in methods])
 
 
-def format_cell(stats: tuple[float, float, int], n_runs: int, decimals: int) -> str:
+def format_cell(stats: tuple[float, float, int], n_runs: int, decimals: int, half: float | None = None) -> str:
+    """``mean ± half`` (the 95% interval's half-width; the std when ``half`` is not given)."""
     mean, std, n = stats
     if not np.isfinite(mean):
         return "–"
+    spread = std if half is None else half
     text = f"{mean:.{decimals}f}"
-    text += f" ± {std:.{decimals}f}" if np.isfinite(std) else " ± –"
+    text += f" ± {spread:.{decimals}f}" if np.isfinite(spread) else " ± –"
     if n < n_runs:
         text += f" (n={n})"
     return text

@@ -1,0 +1,61 @@
+"""The report's statistics: t intervals, ranks per family, Welch, Friedman + Nemenyi over datasets."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from seglab.evaluate.registry import MetricSpec
+from seglab.report.cross import cross_dataset_blocks
+from seglab.report.stats import critical_difference, family_ranks, t_interval, welch
+from seglab.report.table import Method
+
+
+def test_t_interval_matches_scipy():
+    v = [0.90, 0.92, 0.91, 0.95, 0.89]
+    mean, half, n = t_interval(v + [float("nan")])
+    lo, hi = stats.t.interval(0.95, len(v) - 1, loc=np.mean(v), scale=stats.sem(v))
+    assert n == 5 and mean == pytest.approx(np.mean(v)) and half == pytest.approx((hi - lo) / 2)
+    assert np.isnan(t_interval([0.5])[1])
+
+
+def test_ranks_are_averaged_within_a_family_only():
+    specs = [MetricSpec("eval/silhouette", "Sil", True, family="internal"),
+             MetricSpec("eval/davies_bouldin", "DB", False, family="internal"),
+             MetricSpec("eval/ari", "ARI", True, family="external")]
+    table = pd.DataFrame({"eval/silhouette": [0.3, 0.2], "eval/davies_bouldin": [1.0, 2.0], "eval/ari": [0.1, 0.9]},
+                         index=["A", "B"])
+    ranks = family_ranks(table, specs)
+    assert ranks.loc["A", "mean rank: internal"] == 1 and ranks.loc["B", "mean rank: external"] == 1
+    assert "mean rank" not in ranks  # no rank across families
+
+
+def test_welch_says_when_seeds_are_too_few():
+    assert welch([0.9] * 3, [0.1] * 3, True).result == "too few seeds"
+    assert welch([0.9, 0.91, 0.92, 0.9, 0.91], [0.5, 0.52, 0.51, 0.5, 0.49], True).result == "better"
+    assert "too few seeds" in welch([1, 2], [3, 4], True).words()
+
+
+def test_critical_difference_only_across_enough_datasets():
+    rng = np.random.default_rng(0)
+    means = pd.DataFrame({"good": 0.9 + rng.normal(0, 0.01, 8), "mid": 0.7 + rng.normal(0, 0.01, 8),
+                          "bad": 0.3 + rng.normal(0, 0.01, 8)}, index=[f"d{i}" for i in range(8)])
+    cd = critical_difference(means, "ARI", True)
+    assert cd.friedman_p < 0.01 and cd.nemenyi is not None
+    assert cd.mean_ranks["good"] == 1 and "good vs bad" in cd.claim or "bad vs good" in cd.claim
+    few = critical_difference(means.iloc[:2], "ARI", True)
+    assert np.isnan(few.friedman_p) and "no method is claimed better" in few.claim
+
+
+def _method(dataset, label, value):
+    return Method(dataset, label, "x." + label, False, {}, pd.DataFrame(), {"eval/ari": (value, 0.0, 5)})
+
+
+def test_cross_dataset_section_in_plain_words():
+    spec = [MetricSpec("eval/ari", "ARI", True, family="external")]
+    one = cross_dataset_blocks([_method("a", "k-means", 0.9)], spec)
+    assert "one dataset" in one[1].text
+    two = [_method(d, lab, v) for d in ("a", "b") for lab, v in (("k-means", 0.9), ("GMM", 0.8), ("DEC", 0.95))]
+    blocks = cross_dataset_blocks(two, spec)
+    claims = blocks[-1].items
+    assert len(claims) == 1 and "needs at least 5 datasets" in claims[0]
