@@ -7,6 +7,7 @@ import pytest
 import torch
 from sklearn.base import clone
 
+from seglab.errors import ConfigError
 from seglab.models.ae_kmeans import AEKMeans
 from seglab.models.augment import AffineJitter, augment_images, check_augment
 from seglab.models.autoencoder import make_lr_scheduler
@@ -76,5 +77,5 @@ def test_models_fit_with_schedule_and_augmentation(cls, images):
 
 
 def test_cluster_augment_needs_image_shape(images):
-    with pytest.raises(ValueError, match="image_shape"):
+    with pytest.raises(ConfigError, match="image_shape"):  # a config error (the config check finds it first)
         DEC.from_config(n_clusters=2, cluster_augment=True, update_interval=2, cluster_max_epochs=1, **TINY).fit(images)
