@@ -17,15 +17,18 @@ RUNS = {  # name -> overrides: tabular k-means, DEC with review text
 }
 
 
-def train_run(name: str, root: Path) -> tuple[Path, object]:
-    """``(run_dir, data)``: a finished run and the customers it was trained on (regenerated)."""
+def train_run(name: str, root: Path, tracked: bool = False):
+    """``(run_dir, data)``: a finished run and the customers it was trained on (regenerated);
+    ``tracked``: ``(run_dir, data, result)`` of a run tracked in an MLflow store under ``root``."""
     from seglab.train import run
 
+    tracking = [f"logger.experiment_name={name}"] if tracked else ["logger.mlflow=false"]
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        cfg = compose("config", overrides=[f"log_dir={root}", "logger.mlflow=false", "data.n_customers=200",
+        cfg = compose("config", overrides=[f"log_dir={root}", *tracking, "data.n_customers=200",
                                            "explain.enabled=false", "num_threads=1", *RUNS[name]])
     result = run(cfg, run_dir=root / name)
-    return result.run_dir, instantiate(cfg.data, _convert_="all").load()
+    data = instantiate(cfg.data, _convert_="all").load()
+    return (result.run_dir, data, result) if tracked else (result.run_dir, data)
 
 
 def write_events(data, folder: Path) -> tuple[Path, Path | None]:

@@ -371,6 +371,9 @@ def _run(cfg: DictConfig, run_dir: Path, active) -> RunResult:
         tracker.set_tags({"seglab.warnings": "; ".join(warnings)[:5000]})
         private = () if cfg.get("privacy", {}).get("upload_segments", False) else PER_CUSTOMER_FILES
         tracker.log_artifacts(run_dir, skip={*NOT_UPLOADED, *private})  # customer ids stay in the run dir
+        from seglab.serve.mlflow_model import log_run_model
+
+        log_run_model(tracker.client, tracker.run_id, run_dir)  # the pipeline as an MLflow pyfunc model (from code)
     return RunResult(run_dir=run_dir, metrics=metrics, warnings=warnings, labels=labels,
                      tracking_uri=tracker.tracking_uri if tracker else None,
                      mlflow_run_id=tracker.run_id if tracker else None,
