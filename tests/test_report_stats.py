@@ -59,3 +59,15 @@ def test_cross_dataset_section_in_plain_words():
     blocks = cross_dataset_blocks(two, spec)
     claims = blocks[-1].items
     assert len(claims) == 1 and "needs at least 5 datasets" in claims[0]
+
+
+def test_baseline_settings_are_reported():
+    from seglab.report.results import baseline_settings_blocks
+
+    runs = pd.DataFrame({"metric.fit/covariance_type": [3.0, 3.0, 1.0], "metric.fit/reg_covar": [1e-6, 1e-6, 1e-3]})
+    gmm = Method("d", "GMM", "x.GMMModel", False, {}, runs)
+    deep = Method("d", "DEC", "x.DEC", True, {}, runs)
+    blocks = baseline_settings_blocks([gmm, deep])
+    rows = blocks[1].rows
+    assert rows[0] == ["GMM", "covariance type (by BIC)", "spherical (2 of 3 runs), tied (1 of 3 runs)"]
+    assert rows[1][2] == "1e-06, 0.001" and all(r[0] == "GMM" for r in rows)
