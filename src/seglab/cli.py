@@ -4,7 +4,8 @@
   ``./conf``, else ``$SEGLAB_CONF``, else the one beside the installed sources);
 - ``seglab assign --run RUN_DIR --input new.parquet --output out.parquet``: segments of new
   customers from a feature table or raw transactions (+ ``--reviews``); ``--stream``: JSON lines
-  on stdin, one answer line each on stdout (`seglab.serve.assign`);
+  on stdin, one answer line each on stdout (`seglab.serve.assign`); ``--update --state STATE``:
+  fold new transactions into per-customer running aggregates and re-assign (`seglab.serve.state`);
 - ``seglab serve --run RUN_DIR --host 127.0.0.1 --port 8000``: the HTTP API (`seglab.serve.app`);
 - ``seglab drift --run RUN_DIR --input new.parquet --out drift/``: segment shares and feature
   PSI against the training population (`seglab.serve.drift`);
@@ -61,6 +62,8 @@ def assign(args: argparse.Namespace) -> int:
         return 0
     if not args.input or not args.output:
         raise SeglabError("seglab assign needs --input and --output (or --stream)")
+    if args.update:
+        return assign_update(pipe, args)
     report = assign_file(pipe, args.input, args.output, args.reviews, args.reference_date)
     line = (f"seglab assign: {report['n_assigned']:,} customers assigned from {report['kind']} {args.input} "
             f"-> {args.output}")
@@ -68,6 +71,26 @@ def assign(args: argparse.Namespace) -> int:
         reasons = "; ".join(f"{n} {why}" for why, n in sorted(report["reasons"].items(), key=lambda kv: -kv[1]))
         line += f"; {report['n_rejected']:,} rows rejected (segment -1, reason in 'error'): {reasons}"
     print(line, file=sys.stderr)
+    return 0
+
+
+def assign_update(pipe, args: argparse.Namespace) -> int:
+    """``--update --state STATE``: fold the input's transactions into STATE, re-assign their customers."""
+    from seglab.serve.assign import write_table
+    from seglab.serve.inputs import events_to_data, read_table
+    from seglab.serve.state import features_from_state, fold, read_state, write_state
+
+    if not args.state:
+        raise SeglabError("seglab assign --update needs --state STATE.parquet (created on first use)")
+    data = events_to_data(read_table(args.input), None, args.input)
+    state = fold(pipe, read_state(args.state), data.transactions)
+    write_state(state, args.state)
+    ids = data.customer_ids
+    features = features_from_state(pipe, state.loc[ids], args.reference_date)
+    out = pipe.assign(features).reset_index()
+    write_table(out, args.output)
+    print(f"seglab assign --update: {len(ids):,} customers updated and re-assigned, {len(state):,} in {args.state}",
+          file=sys.stderr)
     return 0
 
 
@@ -105,7 +128,11 @@ def parser() -> argparse.ArgumentParser:
     a.add_argument("--output", help="where the segments go (.parquet, .csv, .jsonl)")
     a.add_argument("--stream", action="store_true", help="JSON lines on stdin -> JSON lines on stdout")
     a.add_argument("--reference-date", default=None,
-                   help="recency measured against: the run's date (default), 'data' (the input's own) or YYYY-MM-DD")
+                   help="recency measured against: the run's date (default), 'data' (the input's own) or YYYY-MM-DD; "
+                        "with --update: the day after the newest event in the state (default) or YYYY-MM-DD")
+    a.add_argument("--update", action="store_true",
+                   help="fold --input's transactions into --state (running per-customer aggregates) and re-assign")
+    a.add_argument("--state", help="the state file of --update (Parquet, yours; created on first use)")
     s = sub.add_parser("serve", help="HTTP API: POST /assign, GET /health, GET /segments, /docs")
     s.add_argument("--run", required=True)
     s.add_argument("--host", default="127.0.0.1")
