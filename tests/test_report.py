@@ -334,8 +334,11 @@ def test_report_on_real_runs_redraws_the_embedding(store, tmp_path):
                                            "data.n_customers=200", "logger.experiment_name=real", "num_threads=1"])
     run(cfg, run_dir=tmp_path / "run0")
     out = tmp_path / "report"
-    make_report(uri, out, ["real"], max_points=150, projections=("pca", "tsne"))
+    make_report(uri, out, ["real"], max_points=150, projections=("pca", "tsne"), interactive=True)
     md = (out / "report.md").read_text()
+    live = (out / "interactive.html").read_text()  # Plotly, embedded: nothing fetched
+    assert live.count("Plotly.newPlot") >= 3 and not re.search(r"<script[^>]*\bsrc=", live)
+    assert "<script" not in (out / "report.html").read_text()  # the static report stays script-free
     assert "as the run saved it (embedding.parquet), for 150 of 200 customers" in md
     assert "preprocessed features (d=" in md and "Projections: PCA, t-SNE" in md
     assert list((out / "figures").glob("*_embedding.png"))

@@ -28,11 +28,11 @@ class ReportBuilder:
 
     def __init__(self, tracking_uri: str | list[str] | None, runs: pd.DataFrame, *, embedding: bool = True,
                  projections: tuple[str, ...] = ("pca", "tsne", "umap"), max_points: int = 2000,
-                 seed: int = 0) -> None:
+                 seed: int = 0, interactive=None) -> None:
         self.runs = runs
         self.files = RunFiles(tracking_uri)
         self.figures = DatasetFigures(self.files, embedding=embedding, projections=projections,
-                                      max_points=max_points, seed=seed)
+                                      max_points=max_points, seed=seed, interactive=interactive)
         self.summary_rows: list[dict] = []
         self.method_of_run: dict[str, str] = {}
         self.wins: dict[str, dict[str, dict[str, int]]] = {}

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from seglab.errors import SeglabError
 from seglab.report import document as doc
 from seglab.report.builder import ReportBuilder
 from seglab.report.outputs import write_runs_csv, write_summary_csv
@@ -45,8 +46,9 @@ def make_report(tracking_uri: str | list[str] | None, out: str | Path, experimen
                 title: str | None = None, command: str | None = None, note: str | None = None,
                 embedding: bool = True,
                 projections: tuple[str, ...] = ("pca", "tsne", "umap"), max_points: int = 2000,
-                seed: int = 0) -> Path:
-    """Build the comparison report into ``out``; returns the path of ``report.md``."""
+                seed: int = 0, interactive: bool = False) -> Path:
+    """Build the comparison report into ``out``; returns the path of ``report.md``. With
+    ``interactive``, also ``interactive.html`` (Plotly; ``seglab.report.interactive``)."""
     out = Path(out)
     uris = [tracking_uri] if isinstance(tracking_uri, str) else list(tracking_uri or [])
     frames = [load_runs(uri, experiments, sweep_ids, tags) for uri in uris]
@@ -72,10 +74,17 @@ def make_report(tracking_uri: str | list[str] | None, out: str | Path, experimen
     if command:
         header.append(doc.Para("Report made by:"))
         header.append(doc.Code(command, "bash"))
+    extra = None
+    if interactive:
+        from seglab.report.interactive import InteractiveFigures
+
+        extra = InteractiveFigures()
     builder = ReportBuilder(uris or None, runs, embedding=embedding, projections=projections,
-                            max_points=max_points, seed=seed)
+                            max_points=max_points, seed=seed, interactive=extra)
     blocks = builder.build(header)
     md, _ = doc.write(blocks, out, title)
+    if extra is not None:
+        extra.write(out / "interactive.html", title)
     write_summary_csv(builder.summary_rows, out / "summary.csv")
     write_runs_csv(runs, builder.method_of_run, builder.files, out / "runs.csv")
     return md
@@ -112,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--projections", default="pca,tsne,umap",
                         help="2-D projections of the embedding views (umap needs the umap extra: pip install \"seglab[umap]\")")
     parser.add_argument("--max-points", type=int, default=2000, help="customers shown in the 2-D views (sampled)")
+    parser.add_argument("--interactive", action="store_true",
+                        help="also interactive.html: Plotly embeddings and profiles (report extra; report.html stays static)")
     args = parser.parse_args(argv)
     uri = args.tracking_uri
     if uri is None and not args.runs_dir:
@@ -126,8 +137,8 @@ def main(argv: list[str] | None = None) -> int:
                          title=args.title,
                          command=command, note=args.note, embedding=not args.no_embedding,
                          projections=tuple(p.strip() for p in args.projections.split(",") if p.strip()),
-                         max_points=args.max_points)
-    except ValueError as err:
+                         max_points=args.max_points, interactive=args.interactive)
+    except (ValueError, SeglabError) as err:
         print(f"compare.py: {err}", file=sys.stderr)
         return 2
     print(f"wrote {md} and {md.with_suffix('.html')}")

@@ -80,8 +80,9 @@ class DatasetFigures:
     """Numbered figure blocks of one report (the numbering runs across datasets)."""
 
     def __init__(self, files: RunFiles, *, embedding: bool = True, projections: tuple[str, ...] = ("pca", "tsne", "umap"),
-                 max_points: int = 2000, seed: int = 0) -> None:
+                 max_points: int = 2000, seed: int = 0, interactive=None) -> None:
         self.files = files
+        self.interactive = interactive  # seglab.report.interactive.InteractiveFigures, or None
         self.embedding = embedding
         self.projections = tuple(projections)
         self.max_points = max_points
@@ -163,6 +164,9 @@ class DatasetFigures:
         dev_path = self.files.path(run, "profile_deviations.csv")
         deviations = pd.read_csv(dev_path, index_col=0) if dev_path is not None else None
         png = plots.profile_heatmap(profiles, f"{dataset} · {method.label} · segment profiles", deviations)
+        if self.interactive is not None:
+            z, values, _ = plots.profile_matrix(profiles, deviations)
+            self.interactive.profiles(f"{dataset} · {method.label} · segment profiles (run {run['run_id']})", z, values)
         what = ("each segment's mean against the population, (mean − population mean) / population std"
                 if deviations is not None else
                 "segment means z-scored across segments (relative to the other segments, so a feature whose "
@@ -207,6 +211,10 @@ class DatasetFigures:
             return [doc.Para(f"2-D view of {method.label} not drawn: {err}")]
         blocks: list = []
         png = plots.embedding_views(coords, emb.labels[idx], f"{dataset} · {method.label} · {emb.space}")
+        if self.interactive is not None:
+            for proj, xy in coords.items():
+                self.interactive.embedding(f"{dataset} · {method.label} · {emb.space} · {proj} (run {run['run_id']})",
+                                           xy, emb.labels[idx])
         self.image(blocks, png, f"{dataset}_{method.label}_embedding",
                    f"{method.label} (run `{run['run_id']}`) in the space it clustered, the {emb.space}, as the run "
                    f"saved it ({EMBEDDING}), for {_sample_note(len(emb.Z), self.max_points)}; colour = the run's "
