@@ -3,6 +3,9 @@
 #
 #   scripts/make_reports.sh synthetic            # -> experiments/report_synthetic/
 #   scripts/make_reports.sh marketing_campaign   # -> experiments/report_marketing_campaign/
+#   scripts/make_reports.sh cross                # -> experiments/report_cross_dataset/ (after the two above:
+#                                                #    every store under $LOGS in one report, ranks per family,
+#                                                #    Friedman + Nemenyi across datasets where there are enough)
 #
 # For each dataset it runs three Hydra multiruns into a fresh store logs/reports/<dataset>/
 # (MLflow experiment report-<dataset>), all with every model's default settings (epochs, early
@@ -31,6 +34,14 @@ if [ -z "${SEGLAB_COMMIT:-}" ] && [ -n "$(git status --porcelain -- src conf tra
 fi
 
 for name in "$@"; do
+  if [ "$name" = cross ]; then
+    uris=()
+    for db in "$LOGS"/*/mlflow.db; do uris+=(--tracking-uri "sqlite:///$(cd "$(dirname "$db")" && pwd)/mlflow.db"); done
+    "$PY" scripts/compare.py "${uris[@]}" --out experiments/report_cross_dataset --no-embedding \
+      --title "seglab cross-dataset report" \
+      --note "Made by \`scripts/make_reports.sh cross\` from every store under $LOGS (each made by \`scripts/make_reports.sh <dataset>\`; see that dataset's report for how); report code at commit $commit."
+    continue
+  fi
   logs="$LOGS/$name"
   if [ -z "${REPORT_ONLY:-}" ]; then   # REPORT_ONLY=1: re-make the report from the existing store
     rm -rf "$logs"

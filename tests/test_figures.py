@@ -72,3 +72,13 @@ def test_feature_labels_in_segment_names():
     name = describe(z, labels={"Income": "household income"})
     assert name == "negative reviews · high household income · lapsed"
     assert "text_" not in describe(z)
+
+
+def test_segment_names_from_saved_deviations_are_distinct_and_in_words():
+    from seglab.evaluate.profiles import segment_names
+
+    dev = pd.DataFrame({"text_sent_mean": [-2.0, -2.0, 0.1], "recency_days": [1.5, 1.5, 0.0]},
+                       index=pd.Index(["0", "1", "noise"], name="segment"))
+    names = segment_names(dev)
+    assert names["0"] == "negative reviews · lapsed (segment 0)" and names["1"].endswith("(segment 1)")
+    assert names["noise"] == "noise (no segment)"

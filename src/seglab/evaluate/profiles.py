@@ -44,6 +44,7 @@ from seglab.evaluate.inputs import NOISE, as_labels
 POPULATION = "all"
 #: Segment id of the noise row (label -1) in a profiles frame.
 NOISE_SEGMENT = "noise"
+NOISE_NAME = "noise (no segment)"
 
 #: Words for a feature far above / below the population mean (used by ``describe``).
 FEATURE_WORDS: dict[str, tuple[str, str]] = {
@@ -185,6 +186,19 @@ def describe(deviation: pd.Series, *, n_terms: int = 3, min_z: float = 0.5,
         if len(phrases) == n_terms:
             break
     return " · ".join(phrases) or "average"
+
+
+def segment_names(deviations: pd.DataFrame, *, n_terms: int = 3, min_z: float = 0.5,
+                  labels: dict[str, str] | None = None) -> dict[str, str]:
+    """Segment -> descriptive name from its row of ``segment_deviations`` (``describe``), names
+    that would repeat numbered by their segment so they tell segments apart. Reports re-derive
+    the names of saved runs with it (``profile_deviations.csv``), in today's words."""
+    names = {str(seg): (NOISE_NAME if str(seg) == NOISE_SEGMENT
+                        else describe(row, n_terms=n_terms, min_z=min_z, labels=labels))
+             for seg, row in deviations.iterrows()}
+    counts = pd.Series(list(names.values())).value_counts()
+    return {seg: (f"{name} (segment {seg})" if counts[name] > 1 and seg != NOISE_SEGMENT else name)
+            for seg, name in names.items()}
 
 
 def _business(values: pd.DataFrame, mask: np.ndarray, total_revenue: float, opts: dict) -> dict[str, float]:

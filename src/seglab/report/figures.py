@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from seglab import plots
+from seglab.evaluate.profiles import segment_names
 from seglab.evaluate.registry import MetricSpec
 from seglab.report import document as doc
 from seglab.report.embedding import load_embedding, project_2d, sample_indices, umap_available
@@ -163,6 +164,10 @@ class DatasetFigures:
         profiles = pd.read_csv(path)
         dev_path = self.files.path(run, "profile_deviations.csv")
         deviations = pd.read_csv(dev_path, index_col=0) if dev_path is not None else None
+        if deviations is not None and "name" in profiles:  # names in today's words (feature labels)
+            names = segment_names(deviations)
+            seg = profiles["segment"].astype(str)
+            profiles["name"] = [names.get(s, old) for s, old in zip(seg, profiles["name"], strict=True)]
         png = plots.profile_heatmap(profiles, f"{dataset} · {method.label} · segment profiles", deviations)
         if self.interactive is not None:
             z, values, _ = plots.profile_matrix(profiles, deviations)
@@ -182,7 +187,7 @@ class DatasetFigures:
                 for c in cols:
                     v = r[c]
                     if isinstance(v, (float, np.floating)):
-                        cells.append("–" if not np.isfinite(v) else f"{v:.1%}" if c in PERCENT else f"{v:,.3g}")
+                        cells.append("–" if not np.isfinite(v) else f"{v:.1%}" if c in PERCENT else plots.human(v))
                     else:
                         cells.append(str(v))
                 rows.append(cells)
