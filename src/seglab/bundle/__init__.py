@@ -49,8 +49,6 @@ def write_bundle(folder: str | Path, description: dict[str, Any], preprocessor: 
 
     A model that cannot be bundled (it keeps training points, or pickle-only parts) still gets a
     bundle without a model: ``pipeline.json`` says why, and loading it for assignment says so."""
-    import torch
-
     folder = Path(folder)
     tmp = folder.with_name(f".{folder.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -60,6 +58,8 @@ def write_bundle(folder: str | Path, description: dict[str, Any], preprocessor: 
         if _is_deep(model):
             if type(model).__name__ == "N2D":
                 raise BundleError("N2D's UMAP has no pickle-free saved form, so model=n2d cannot be bundled")
+            import torch
+
             meta, arrays, weights = deep_state(model)
             np.savez(tmp / BUNDLE_MODEL_ARRAYS, **arrays)
             for name, state in weights.items():
@@ -84,8 +84,6 @@ def write_bundle(folder: str | Path, description: dict[str, Any], preprocessor: 
 def read_bundle(folder: str | Path) -> tuple[dict[str, Any], Any, Any]:
     """``(description, preprocessor, model)`` of a verified bundle (model None when the run's
     model could not be bundled: ``description["not_deployable_because"]``)."""
-    import torch
-
     folder = Path(folder)
     if not folder.is_dir():
         legacy = [n for n in LEGACY_PICKLES if (folder.parent / n).is_file()]
@@ -108,6 +106,8 @@ def read_bundle(folder: str | Path) -> tuple[dict[str, Any], Any, Any]:
     if family == "sklearn":
         model = load_skops(folder / BUNDLE_MODEL_SKOPS)
     elif family == "deep":
+        import torch
+
         with np.load(folder / BUNDLE_MODEL_ARRAYS, allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
         weights = {name: torch.load(folder / BUNDLE_WEIGHTS.format(name=name), map_location="cpu", weights_only=True)

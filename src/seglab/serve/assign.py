@@ -110,14 +110,12 @@ def record_frames(records: list[dict[str, Any]]) -> tuple[pd.DataFrame | None, p
 
 def assign_records(pipe: Any, records: list[dict[str, Any]], reference_date: str | None = None) -> list[dict[str, Any]]:
     """Assign JSON records (feature rows and/or raw events); one answer per customer, in input order."""
-    rows, tx, rv = record_frames(records)
     answers: dict[Any, dict[str, Any]] = {}
-    if rows is not None:
-        missing = [c for c in pipe.feature_columns if c not in rows.columns]
-        if missing:
-            raise SeglabError(f"feature rows lack the run's feature columns {', '.join(missing)}")
-        out, _ = assign_frame(pipe, rows, "<request>")
-        answers.update(_answers(out))
+    rows = [r for r in records if isinstance(r, dict) and "events" not in r and "reviews" not in r]
+    if rows:
+        answers.update(_assign_feature_records(pipe, rows))
+    _, tx, rv = record_frames([r for r in records if not (isinstance(r, dict) and "events" not in r
+                                                          and "reviews" not in r)])
     if tx is not None or rv is not None:
         data = events_to_data(tx, rv, "<request>")
         out = pipe.assign(data, reference_date=reference_date).reset_index()
@@ -126,6 +124,43 @@ def assign_records(pipe: Any, records: list[dict[str, Any]], reference_date: str
     # raw events are read as a data source reads ids (as text): answer with the id as the caller sent it
     return [{**answers[str(r["customer_id"])], "customer_id": r["customer_id"]}
             for r in records if str(r["customer_id"]) in answers]
+
+
+def _assign_feature_records(pipe: Any, records: list[dict[str, Any]]) -> dict[Any, dict[str, Any]]:
+    """Feature-row records straight into a float matrix (a request is small: pandas' per-column
+    checks would cost more than the model)."""
+    columns = pipe.feature_columns
+    ids, rows, answers = [], [], {}
+    for rec in records:
+        if "customer_id" not in rec:
+            raise SeglabError("each record needs a customer_id")
+        values = rec.get("features") or {k: v for k, v in rec.items() if k != "customer_id"}
+        missing = [c for c in columns if c not in values]
+        if missing:
+            raise SeglabError(f"feature rows lack the run's feature columns {', '.join(missing)}")
+        try:
+            row = [np.nan if values[c] is None else float(values[c]) for c in columns]
+        except (TypeError, ValueError):
+            bad = next(c for c in columns if not _is_number(values[c]))
+            answers[str(rec["customer_id"])] = {"customer_id": _plain(rec["customer_id"]),
+                                                "error": f"{bad} is not a number"}
+            continue
+        ids.append(rec["customer_id"])
+        rows.append(row)
+    if rows:
+        frame = pd.DataFrame(np.asarray(rows, dtype=np.float64), columns=columns, index=pd.Index(ids, name="customer_id"))
+        out = pipe.assign_matrix(pipe.preprocessor_.transform(frame), frame.index).reset_index()
+        out["error"] = ""
+        answers.update(_answers(out))
+    return answers
+
+
+def _is_number(value: Any) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return value is None
+    return True
 
 
 def _answers(out: pd.DataFrame) -> dict[Any, dict[str, Any]]:

@@ -1,0 +1,293 @@
+"""Serving benchmark: batch assignment, CLI and HTTP latency of a tabular DEC run -> experiments/serve.md.
+
+1. **train**: ``python train.py model=dec text=none data.n_customers=--train-n`` once (the run dir
+   is kept in ``--work``; assignment speed does not depend on how many customers trained it);
+2. **batch, in process**: the run's pipeline (``seglab.load_run``) on a feature table in memory of
+   N customers (``--sizes``; the run's own feature rows repeated under new ids), timed apart:
+   preprocessing (``Preprocessor.transform``), the encoder (``model.transform``: the latent code),
+   the assignment (soft assignment, labels, distances) and the whole ``pipeline.assign``; feature
+   building from raw transactions is timed on the run's own customers (``pipeline.features``);
+3. **CLI**: ``seglab assign`` on a one-customer file (start-up: imports, bundle load) and on the
+   N-customer Parquet file (start-up + read + assign + write), as child processes;
+4. **HTTP**: ``seglab serve`` pinned to one core (``taskset``), a client process pinned to another
+   with 16 concurrent connections: single-customer ``POST /assign`` with feature rows and with
+   raw events (p50/p99 latency), and 64-customer batches (customers/s).
+
+Every measurement records wall and CPU seconds and the load average (raw records in
+``experiments/serve_runs.jsonl``; an interrupted run resumes, ``--table-only`` rewrites the table).
+On a shared, loaded machine wall times are inflated: re-run at a quiet moment for timing.
+
+    python scripts/bench_serve.py --sizes 1e5 1e6
+    python scripts/bench_serve.py --table-only
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchlib import ROOT, RawRecords, load_average, provenance_header, run_timed
+
+RAW = ROOT / "experiments" / "serve_runs.jsonl"
+TABLE = ROOT / "experiments" / "serve.md"
+
+
+def timed(fn, *args):
+    t0, c0 = time.perf_counter(), time.process_time()
+    out = fn(*args)
+    return out, {"wall_s": time.perf_counter() - t0, "cpu_s": time.process_time() - c0, "load1": load_average()[0]}
+
+
+def train(work: Path, n: int) -> Path:
+    run_dir = work / f"dec_tabular_{n}"
+    if (run_dir / "metrics.json").is_file():
+        return run_dir
+    cmd = [sys.executable, "train.py", "model=dec", "text=none", f"data.n_customers={n}", "logger.mlflow=false",
+           "explain.enabled=false", "num_threads=1", f"hydra.run.dir={run_dir}", f"log_dir={work}"]
+    done = run_timed(cmd)
+    if done["returncode"]:
+        raise SystemExit(f"training failed: {done['stderr'][-2000:]}")
+    return run_dir
+
+
+def training_data(run_dir: Path):
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
+
+    return instantiate(OmegaConf.load(run_dir / "config.yaml").data, _convert_="all").load()
+
+
+def feature_table(base, n: int):
+    """``n`` customers: the run's feature rows repeated under new ids."""
+    import pandas as pd
+
+    reps = -(-n // len(base))
+    table = pd.concat([base] * reps, ignore_index=True).iloc[:n]
+    table.index = pd.Index([f"c{i}" for i in range(n)], name="customer_id")
+    return table
+
+
+def bench_batch(records: RawRecords, pipe, data, sizes: list[int], threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+    key = {"what": "features_from_transactions", "n": data.n_customers}
+    if not records.done(key):
+        _, t = timed(pipe.features, data)
+        records.add(key, {**t, "customers_per_s": data.n_customers / t["wall_s"],
+                          "n_transactions": len(data.transactions)})
+    base = pipe.features(data)
+    for n in sizes:
+        key = {"what": "batch_in_process", "n": n, "threads": threads}
+        if records.done(key):
+            continue
+        table = feature_table(base, n)
+        X, t_pre = timed(pipe.preprocessor_.transform, table)
+        Z, t_enc = timed(pipe.model_.transform, X)
+        _, t_asg = timed(pipe.assign_matrix, X, table.index)  # encoder + assignment + distances
+        t_asg = {k: t_asg[k] - t_enc[k] if k != "load1" else t_asg[k] for k in t_asg}  # minus the encoder
+        out, t_all = timed(pipe.assign, table)
+        records.add(key, {"preprocess": t_pre, "encoder": t_enc, "assignment": t_asg, "total": t_all,
+                          "customers_per_s": n / t_all["wall_s"], "n_segments": int(out["segment"].nunique())})
+        print(f"batch n={n}: {n / t_all['wall_s']:,.0f} customers/s", flush=True)
+
+
+def bench_cli(records: RawRecords, run_dir: Path, pipe, data, work: Path, sizes: list[int]) -> None:
+    base = pipe.features(data)
+    one = work / "one.parquet"
+    feature_table(base, 1).reset_index().to_parquet(one, index=False)
+    for n in [1, *sizes]:
+        key = {"what": "cli_assign", "n": n}
+        if records.done(key):
+            continue
+        path = one if n == 1 else work / f"features_{n}.parquet"
+        if not path.is_file():
+            feature_table(base, n).reset_index().to_parquet(path, index=False)
+        done = run_timed([sys.executable, "-m", "seglab.cli", "assign", "--run", str(run_dir), "--input", str(path),
+                          "--output", str(work / f"out_{n}.parquet")],
+                         env={**os.environ, "OMP_NUM_THREADS": "2", "SEGLAB_PROGRESS": "off"})
+        if done["returncode"]:
+            raise SystemExit(done["stderr"][-2000:])
+        records.add(key, {k: done[k] for k in ("wall_s", "cpu_s", "load1_before")})
+        print(f"cli n={n}: {done['wall_s']:.1f} s", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def bench_http(records: RawRecords, run_dir: Path, pipe, data, work: Path, requests: int) -> None:
+    import httpx
+
+    cases = [("features", 1), ("events", 1), ("features", 64)]
+    if all(records.done({"what": "http", "body": b, "batch": k}) for b, k in cases):
+        return
+    bodies = work / "http_bodies.json"
+    base = pipe.features(data)
+    ids = list(base.index[:256])
+    feats = [{"customer_id": str(c), "features": {k: (None if v != v else float(v)) for k, v in base.loc[c].items()}}
+             for c in ids]
+    tx = data.transactions[data.transactions["customer_id"].isin(ids)]
+    events = [{"customer_id": str(c), "events": [{"timestamp": str(e.timestamp), "amount": float(e.amount),
+                                                    "quantity": float(e.quantity), "category": str(e.category)}
+                                                   for e in g.itertuples()]} for c, g in tx.groupby("customer_id")]
+    bodies.write_text(json.dumps({"features": feats, "events": events}))
+    port = free_port()
+    server = subprocess.Popen(["taskset", "-c", "0", sys.executable, "-m", "seglab.cli", "serve", "--run", str(run_dir),
+                               "--port", str(port)], cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(240):
+            try:
+                if httpx.get(url + "/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.5)
+        for body, batch in cases:
+            key = {"what": "http", "body": body, "batch": batch}
+            if records.done(key):
+                continue
+            n = requests if batch == 1 else max(requests // 8, 50)
+            cpu0 = server_cpu(server.pid)
+            done = subprocess.run(["taskset", "-c", "1", sys.executable, __file__, "--client", url, "--bodies", str(bodies),
+                                   "--body", body, "--batch", str(batch), "--requests", str(n)],
+                                  capture_output=True, text=True, cwd=ROOT)
+            if done.returncode:
+                raise SystemExit(done.stderr[-2000:])
+            result = json.loads(done.stdout.strip().splitlines()[-1])
+            result.update(server_cpu_s=server_cpu(server.pid) - cpu0, load1=load_average()[0])
+            records.add(key, result)
+            print(f"http {body} x{batch}: p50 {result['p50_ms']:.1f} ms p99 {result['p99_ms']:.1f} ms", flush=True)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def server_cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def client(url: str, bodies: Path, body: str, batch: int, requests: int, concurrency: int = 16) -> None:
+    """The load generator (its own process): ``concurrency`` connections, latency per request."""
+    import asyncio
+
+    import httpx
+
+    pool = json.loads(bodies.read_text())[body]
+
+    async def main() -> dict:
+        latencies: list[float] = []
+        counter = iter(range(requests))
+        async with httpx.AsyncClient(base_url=url, timeout=60,
+                                     limits=httpx.Limits(max_connections=concurrency)) as c:
+            async def worker() -> None:
+                for i in counter:
+                    customers = [pool[(i * batch + j) % len(pool)] for j in range(batch)]
+                    payload = customers[0] if batch == 1 else {"customers": customers}
+                    t0 = time.perf_counter()
+                    r = await c.post("/assign", json=payload)
+                    latencies.append(time.perf_counter() - t0)
+                    r.raise_for_status()
+            t0, c0 = time.perf_counter(), time.process_time()
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+            wall = time.perf_counter() - t0
+        ms = np.asarray(latencies) * 1000
+        return {"requests": requests, "concurrency": concurrency, "p50_ms": float(np.percentile(ms, 50)),
+                "p99_ms": float(np.percentile(ms, 99)), "wall_s": wall, "client_cpu_s": time.process_time() - c0,
+                "requests_per_s": requests / wall, "customers_per_s": requests * batch / wall}
+
+    print(json.dumps(asyncio.run(main())))
+
+
+def table(records: RawRecords) -> str:
+    lines = [provenance_header("Serving a run: batch, CLI and HTTP assignment (tabular DEC)", extra=[
+        "The machine was shared with other engineers' jobs while this ran: wall times are inflated "
+        "(CPU seconds and the load average at each measurement are beside them); re-run at a quiet moment "
+        "for timing (`python scripts/bench_serve.py`, resumable).  "])]
+    rows = sorted(records.latest(what="batch_in_process"), key=lambda r: r["key"]["n"])
+    if rows:
+        lines += ["## Batch assignment in process (feature table in memory -> labels)", "",
+                  "| customers | threads | preprocess s (cpu) | encoder s (cpu) | assignment s (cpu) | total s (cpu) | customers/s | load |",
+                  "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for r in rows:
+            x = r["result"]
+            cell = lambda t: f"{t['wall_s']:.3f} ({t['cpu_s']:.3f})"  # noqa: E731
+            lines.append(f"| {r['key']['n']:,} | {r['key']['threads']} | {cell(x['preprocess'])} | {cell(x['encoder'])} | "
+                         f"{cell(x['assignment'])} | {cell(x['total'])} | {x['customers_per_s']:,.0f} | "
+                         f"{x['total']['load1']:.1f} |")
+        lines.append("")
+    for r in records.latest(what="features_from_transactions"):
+        x = r["result"]
+        lines += [f"Feature building from raw transactions (`pipeline.features`, {r['key']['n']:,} customers, "
+                  f"{x['n_transactions']:,} transactions): {x['wall_s']:.2f} s wall, {x['cpu_s']:.2f} s CPU, "
+                  f"{x['customers_per_s']:,.0f} customers/s (load {x['load1']:.1f}).", ""]
+    rows = sorted(records.latest(what="cli_assign"), key=lambda r: r["key"]["n"])
+    if rows:
+        lines += ["## `seglab assign` as a command (start-up, bundle load, read, assign, write)", "",
+                  "| customers in the file | wall s | CPU s | load |", "|---:|---:|---:|---:|"]
+        lines += [f"| {r['key']['n']:,} | {r['result']['wall_s']:.2f} | {r['result']['cpu_s']:.2f} | "
+                  f"{r['result']['load1_before']:.1f} |" for r in rows]
+        lines += ["", "The 1-customer row is the command's own start-up (imports and bundle verification).", ""]
+    rows = records.latest(what="http")
+    if rows:
+        lines += ["## HTTP `POST /assign` (server and client each pinned to one core, 16 concurrent connections)", "",
+                  "| body | customers per request | requests | p50 ms | p99 ms | requests/s | customers/s | server CPU s | load |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for r in sorted(rows, key=lambda r: (r["key"]["batch"], r["key"]["body"])):
+            x = r["result"]
+            lines.append(f"| {r['key']['body']} | {r['key']['batch']} | {x['requests']:,} | {x['p50_ms']:.1f} | "
+                         f"{x['p99_ms']:.1f} | {x['requests_per_s']:,.0f} | {x['customers_per_s']:,.0f} | "
+                         f"{x['server_cpu_s']:.1f} | {x['load1']:.1f} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--sizes", nargs="*", type=float, default=[1e5, 1e6])
+    p.add_argument("--train-n", type=int, default=20000)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--requests", type=int, default=2000, help="single-customer requests per HTTP case")
+    p.add_argument("--work", default=str(ROOT / "logs" / "bench_serve"))
+    p.add_argument("--table-only", action="store_true")
+    p.add_argument("--stages", nargs="*", default=["batch", "cli", "http"], help="which measurements to run")
+    p.add_argument("--client")
+    p.add_argument("--bodies")
+    p.add_argument("--body")
+    p.add_argument("--batch", type=int, default=1)
+    args = p.parse_args()
+    if args.client:
+        client(args.client, Path(args.bodies), args.body, args.batch, args.requests)
+        return
+    records = RawRecords(RAW)
+    if not args.table_only:
+        from seglab import load_run
+
+        work = Path(args.work)
+        work.mkdir(parents=True, exist_ok=True)
+        run_dir = train(work, args.train_n)
+        pipe, data = load_run(run_dir), training_data(run_dir)
+        sizes = [int(s) for s in args.sizes]
+        if "batch" in args.stages:
+            bench_batch(records, pipe, data, sizes, args.threads)
+        if "cli" in args.stages:
+            bench_cli(records, run_dir, pipe, data, work, sizes)
+        if "http" in args.stages:
+            bench_http(records, run_dir, pipe, data, work, args.requests)
+    TABLE.write_text(table(records))
+    print(f"wrote {TABLE}")
+
+
+if __name__ == "__main__":
+    main()
