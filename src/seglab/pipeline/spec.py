@@ -150,8 +150,13 @@ class FeatureSpec:
             empty = pd.DataFrame(columns=list(TRANSACTION_FEATURES), dtype="float64")
             core = fill_customers_without_transactions(empty, ids, as_of, start, {})
         else:
+            from seglab.data.lazy import is_lazy
+
             options = {**self.options, "top_categories": 0, "attributes": "none"}
-            core = build_features(data, engine=self.engine, engine_options=self.engine_options, **options)
+            # the training engine for data on disk; new customers in memory (a batch, a request)
+            # take the in-memory path rather than starting DuckDB or Spark (same features either way)
+            engine = self.engine if is_lazy(tx) else "auto"
+            core = build_features(data, engine=engine, engine_options=self.engine_options, **options)
             core = core.reset_index(drop=True)
             late = int((tx["timestamp"] > as_of).sum()) if "timestamp" in getattr(tx, "columns", []) else 0
             if late:
