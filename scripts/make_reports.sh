@@ -56,7 +56,8 @@ for name in "$@"; do
     "$PY" train.py -m "${common[@]}" "${ksweep[@]}" model=kmeans n_clusters=2,3,4,6,7,8 "seed=$SEEDS"
     echo "$(( $(date +%s) - start ))" > "$logs/sweep_seconds"
     # CPU seconds of the sweeps (user + system of every child process), and the load at the end
-    times | tail -1 | awk '{print $1" "$2}' > "$logs/sweep_cpu"
+    times > "$logs/sweep_times"   # not in a pipeline: a pipeline's subshell has no children to count
+    tail -1 "$logs/sweep_times" | awk '{print $1" "$2}' > "$logs/sweep_cpu"
     echo "load_at_end=$(cut -d' ' -f1-3 /proc/loadavg)" >> "$logs/sweep_info"
   fi
   [ -n "${SWEEP_ONLY:-}" ] && continue
