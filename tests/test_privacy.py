@@ -150,7 +150,8 @@ def test_full_run_keeps_ids_local_and_leaks_nothing(tmp_path, monkeypatch, caplo
     assert "dropped attribute column 'email'" in caplog.text and "dropped attribute column 'phone'" in caplog.text
 
     needles = [SENTINEL, "mailhost.example", "(555) 01", made["ghost"], *made["ids"]]
-    leaks = [(str(p.relative_to(out)), n) for p, blob in _all_bytes(out, {"segments.parquet"})
+    per_customer = {"segments.parquet", "embedding.parquet"}  # the run dir's files keyed by the user's ids
+    leaks = [(str(p.relative_to(out)), n) for p, blob in _all_bytes(out, per_customer)
              for n in needles if n.encode() in blob]
     assert not leaks, leaks
 
