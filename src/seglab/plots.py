@@ -29,7 +29,10 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-DPI = 300
+DPI = 300  # report figures (``render``)
+#: Run-dir figures (``save``): a run pays for them, so lighter by default (their budget: at most
+#: 10% of the default run's time; measured by scripts/bench_run_cost.py).
+RUN_DPI = 150
 #: The formats ``save`` writes when it is not told otherwise.
 FORMATS = ("png", "svg", "pdf")
 #: Colour limit of z-score heatmaps: |z| above it takes the end colour (the cell's number still says).
@@ -63,10 +66,10 @@ def human(value: float) -> str:
     return f"{v:.3g}"
 
 
-def render(fig: Figure, fmt: str = "png") -> Figure:
-    """The figure as ``fmt`` bytes (``png`` at ``DPI``, ``svg``, ``pdf``)."""
+def render(fig: Figure, fmt: str = "png", dpi: int | None = None) -> bytes:
+    """The figure as ``fmt`` bytes (``png`` at ``dpi``, default ``DPI``; ``svg``, ``pdf``)."""
     buf = io.BytesIO()
-    fig.savefig(buf, format=fmt, dpi=DPI, bbox_inches="tight", facecolor="white",
+    fig.savefig(buf, format=fmt, dpi=dpi or DPI, bbox_inches="tight", facecolor="white",
                 metadata={"Date": None} if fmt == "svg" else None)
     return buf.getvalue()
 
@@ -75,16 +78,16 @@ def to_png(fig: Figure) -> bytes:
     return render(fig, "png")
 
 
-def save(fig: Figure | bytes, path: str | Path, formats: Sequence[str] | None = None) -> Path:
+def save(fig: Figure | bytes, path: str | Path, formats: Sequence[str] | None = None, dpi: int = RUN_DPI) -> Path:
     """Write ``fig`` to ``path`` and, for a Figure, the same stem in each of ``formats`` (default:
-    only ``path``'s own suffix). PNG bytes are written as they are. Returns ``path``."""
+    only ``path``'s own suffix; PNG at ``dpi``). PNG bytes are written as they are. Returns ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(fig, (bytes, bytearray)):
         path.write_bytes(fig)
         return path
     for fmt in dict.fromkeys([path.suffix.lstrip(".") or "png", *(formats or ())]):
-        path.with_suffix("." + fmt).write_bytes(render(fig, fmt))
+        path.with_suffix("." + fmt).write_bytes(render(fig, fmt, dpi))
     return path
 
 
@@ -382,7 +385,7 @@ def segment_kpis(profiles: pd.DataFrame, title: str) -> Figure | None:
 
 
 def write_run_figures(run_dir: str | Path, X: np.ndarray, labels: np.ndarray, profiles: pd.DataFrame, *,
-                      latent: np.ndarray | None = None, formats: Sequence[str] = ("png", "svg"),
+                      latent: np.ndarray | None = None, formats: Sequence[str] = ("png",),
                       max_points: int = 3000, umap: bool = False, random_state: int = 0) -> dict[str, float]:
     """The per-run figures (``embedding``, ``silhouette``, ``segments`` in each of ``formats``):
     the space the model clustered (``latent``, else the features ``X``) projected to 2-D (PCA;
