@@ -50,3 +50,10 @@ def seglab(*args: str, stdin: str | None = None, timeout: float = 300) -> subpro
     """``seglab ARGS`` in a subprocess (``python -m seglab.cli``: the console script's code)."""
     return subprocess.run([sys.executable, "-m", "seglab.cli", *args], input=stdin, capture_output=True, text=True,
                           timeout=timeout, cwd=ROOT)
+
+
+def instantiate_data(run_dir: Path):
+    """The customers a run was trained on, regenerated from its saved config."""
+    from omegaconf import OmegaConf
+
+    return instantiate(OmegaConf.load(Path(run_dir) / "config.yaml").data, _convert_="all").load()

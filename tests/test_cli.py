@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from run_helpers import RUNS, seglab, segments_of, train_run, write_events
+from run_helpers import RUNS, instantiate_data, seglab, segments_of, train_run, write_events
 from seglab.pipeline import load_run
 
 
@@ -116,3 +116,19 @@ def test_refused_bundle_is_one_error_line(runs, tmp_path):
     assert done.returncode == 2
     assert done.stderr.startswith("seglab error: ") and len(done.stderr.strip().splitlines()) == 1
     assert "sha256 differs" in done.stderr
+
+
+def test_train_and_report_verbs(tmp_path):
+    """``seglab train`` is ``python train.py`` (Hydra overrides, a run dir with its bundle);
+    ``seglab report`` is ``scripts/compare.py``."""
+    run_dir = tmp_path / "run"
+    done = seglab("train", "model=kmeans", "text=none", "data.n_customers=150", "logger.mlflow=false",
+                  "explain.enabled=false", f"log_dir={tmp_path}", f"hydra.run.dir={run_dir}")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (run_dir / "metrics.json").is_file() and (run_dir / "bundle" / "manifest.json").is_file()
+    pipe = load_run(run_dir)
+    assert len(pipe.assign(pipe.features(instantiate_data(run_dir)))) == 150
+    done = seglab("report", "--help")
+    assert done.returncode == 0 and "--tracking-uri" in done.stdout
+    done = seglab("train", "model=nonsense", f"log_dir={tmp_path}", f"hydra.run.dir={tmp_path / 'bad'}")
+    assert done.returncode != 0
