@@ -214,7 +214,10 @@ def table(records: RawRecords) -> str:
     lines = [provenance_header("Serving a run: batch, CLI and HTTP assignment (tabular DEC)", extra=[
         "The machine was shared with other engineers' jobs while this ran: wall times are inflated "
         "(CPU seconds and the load average at each measurement are beside them); re-run at a quiet moment "
-        "for timing (`python scripts/bench_serve.py`, resumable).  "])]
+        "for timing (`python scripts/bench_serve.py`, resumable).  ",
+        "Measured by `python scripts/bench_serve.py --sizes 1e5 1e6` (batch, CLI) and "
+        "`python scripts/bench_serve.py --stages http --requests 1000` (HTTP); raw records with their commit and "
+        "load in `experiments/serve_runs.jsonl`; the DEC run: `train.py model=dec text=none data.n_customers=20000`.  "])]
     rows = sorted(records.latest(what="batch_in_process"), key=lambda r: r["key"]["n"])
     if rows:
         lines += ["## Batch assignment in process (feature table in memory -> labels)", "",
