@@ -10,11 +10,14 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from requirements import require
 from seglab.report import document as doc
 from seglab.report.latex import escape, write_tables
 
 ROOT = Path(__file__).resolve().parents[1]
+COMMITTED = sorted(ROOT.glob("experiments/report_*/report.html"))
 MEASURE = """<script>window.addEventListener('load', () => {
   const vw = document.documentElement.clientWidth;
   const rights = [...document.querySelectorAll('table')].map(t => t.getBoundingClientRect().right);
@@ -54,6 +57,11 @@ def _assert_fits(measure: dict) -> None:
 def test_a_wide_table_wraps_at_1280_px(tmp_path):
     doc.write(_wide_blocks(), tmp_path, "wide")
     _assert_fits(_measure(tmp_path / "report.html", tmp_path))
+
+
+@pytest.mark.parametrize("page", COMMITTED, ids=[p.parent.name for p in COMMITTED])
+def test_committed_report_fits_1280_px(page, tmp_path):
+    _assert_fits(_measure(page, tmp_path))
 
 
 def test_latex_escapes_specials():
