@@ -25,3 +25,15 @@ def test_summary_lists_each_segment_with_size_share_and_the_k_rule(tmp_path: Pat
     lines = segment_lines(result)
     assert "silhouette rule" in lines[0] and "k=2" in lines[0]
     assert len(lines) == 3 and "lapsed · negative reviews" in lines[1] and "30.0%" in lines[1] and "700" in lines[2]
+
+
+def test_compare_help_is_plain_text(capsys):
+    import pytest
+
+    from seglab.report.compare import main
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert "--runs-dir" in out and "--interactive" in out
+    assert "``" not in out and "\\\\" not in out  # no RST markup, no escaped line breaks
