@@ -242,22 +242,38 @@ def table(records: RawRecords) -> str:
         lines += [f"| {r['key']['n']:,} | {r['result']['wall_s']:.2f} | {r['result']['cpu_s']:.2f} | "
                   f"{r['result']['load1_before']:.1f} |" for r in rows]
         lines += ["", "The 1-customer row is the command's own start-up (imports and bundle verification).", ""]
-    rows = records.latest(what="http")
+    rows = http_rows(records)
     if rows:
         lines += ["## HTTP `POST /assign` (server and client each pinned to one core, 16 concurrent connections)", "",
-                  "| body | customers per request | requests | p50 ms | p99 ms | requests/s | customers/s | server CPU ms/request | commit | load |",
-                  "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
-        for r in sorted(rows, key=lambda r: (r["key"]["batch"], r["key"]["body"])):
+                  "Every commit measured is kept (oldest first): the rows before the compiled fast path "
+                  "(`seglab.pipeline.fast`) and after it.", "",
+                  "| body | customers per request | requests | p50 ms | p99 ms | requests/s | customers/s | "
+                  "server CPU ms/request | client CPU ms/request | commit | load |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
+        for r in rows:
             x = r["result"]
+            client_ms = f"{1000 * x['client_cpu_s'] / x['requests']:.1f}" if "client_cpu_s" in x else "-"
             lines.append(f"| {r['key']['body']} | {r['key']['batch']} | {x['requests']:,} | {x['p50_ms']:.1f} | "
                          f"{x['p99_ms']:.1f} | {x['requests_per_s']:,.0f} | {x['customers_per_s']:,.0f} | "
-                         f"{1000 * x['server_cpu_s'] / x['requests']:.1f} | `{r['commit']}` | {x['load1']:.1f} |")
+                         f"{1000 * x['server_cpu_s'] / x['requests']:.1f} | {client_ms} | `{r['commit']}` | "
+                         f"{x['load1']:.1f} |")
         lines += ["", "With 16 clients in flight on one server core, a request waits for the ones ahead of it: "
-                  "p50 is about 16 x the server CPU per request, whatever the load. The bar (p99 < 20 ms) needs "
-                  "about 1 ms of server CPU per single-customer request; most of what a request costs now is the "
-                  "preprocessor (scikit-learn's checks in each of its steps, about 10 ms for one row in-process "
-                  "on this loaded machine) and pandas around it, not the encoder (about 2 ms).", ""]
+                  "p50 is about 16 x the server CPU per request, whatever the load. Where one request's server CPU "
+                  "goes: `python scripts/profile_serve_request.py` (table below).", ""]
+    profile = ROOT / "experiments" / "serve_profile.md"
+    if profile.is_file():
+        lines += ["## Where one single-customer request's server CPU goes", "", profile.read_text().strip(), ""]
     return "\n".join(lines)
+
+
+def http_rows(records: RawRecords) -> list[dict]:
+    """The newest HTTP record per (case, commit), in the order the commits were first measured."""
+    newest: dict[tuple, dict] = {}
+    for rec in records.records:
+        if rec["key"].get("what") == "http":
+            newest[(rec["commit"], rec["key"]["body"], rec["key"]["batch"])] = rec
+    order = list(dict.fromkeys(rec["commit"] for rec in newest.values()))
+    return sorted(newest.values(), key=lambda r: (order.index(r["commit"]), r["key"]["batch"], r["key"]["body"]))
 
 
 def main() -> None:

@@ -81,6 +81,24 @@ def test_http_gives_the_runs_segments(server):
             np.testing.assert_allclose(answer["probabilities"], seg.filter(like="prob_").loc[cid].to_numpy(), atol=1e-6)
 
 
+def test_feature_rows_take_the_fast_path_and_missing_values_are_imputed(server):
+    client, run_dir, data = server
+    seg = segments_of(run_dir)
+    table = load_run(run_dir).features(data)
+    cid = seg.index[0]
+    row = plain(table.loc[cid])
+    r = client.post("/assign", json={"customer_id": int(cid), "features": row})
+    assert r.status_code == 200 and r.headers["x-seglab-path"] == "fast"
+    assert r.json()["assignments"][0]["segment"] == seg.loc[cid, "segment"]
+    gap = {**row, next(iter(row)): None}  # a null is a missing value, imputed as in training
+    expected = load_run(run_dir).assign(table.loc[[cid]].assign(**{next(iter(row)): np.nan}))
+    got = client.post("/assign", json={"customer_id": int(cid), "features": gap}).json()["assignments"][0]
+    assert got["segment"] == expected["segment"].iloc[0]
+    np.testing.assert_allclose(got["probabilities"], expected.filter(like="prob_").iloc[0].to_numpy(), atol=1e-6)
+    r = client.post("/assign", json={"customer_id": int(cid), "features": {**row, next(iter(row)): "x"}})
+    assert r.status_code == 422 and "valid number" in r.text  # the schema's 422 (not the light check's)
+
+
 def test_bad_requests_are_clear_4xx(server):
     client, _, _ = server
     r = client.post("/assign", json={"customerid": 1})
@@ -101,5 +119,7 @@ def test_health_segments_and_docs(server):
     segments = client.get("/segments").json()
     assert len(segments["training_shares"]) == 5 and sum(segments["training_shares"]) == pytest.approx(1.0)
     assert len(segments["profiles"]) >= 5 and segments["names"]
-    assert "/assign" in client.get("/openapi.json").json()["paths"]
+    openapi = client.get("/openapi.json").json()
+    body = openapi["paths"]["/assign"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert {"$ref": "#/components/schemas/Customer"} in body["anyOf"] and "Batch" in openapi["components"]["schemas"]
     assert client.get("/docs").status_code == 200

@@ -80,7 +80,8 @@ class CompiledPreprocessor:
         if gaps.any():
             X[gaps] = np.broadcast_to(self.fill, X.shape)[gaps]
         if self.log1p.any():
-            X[:, self.log1p] = np.log1p(X[:, self.log1p])
+            with np.errstate(invalid="ignore", divide="ignore"):  # <= -1: not finite, left to the general path
+                X[:, self.log1p] = np.log1p(X[:, self.log1p])
         if self.lower is not None:
             X = np.clip(X, self.lower, self.upper)
         if self.sub is not None:

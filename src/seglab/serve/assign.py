@@ -22,6 +22,7 @@ stream goes on.
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections import Counter
 from collections.abc import Iterable
@@ -34,6 +35,8 @@ import pandas as pd
 from seglab.errors import SeglabError
 from seglab.progress import Progress
 from seglab.serve.inputs import events_to_data, is_feature_table, read_table, split_feature_rows
+
+log = logging.getLogger("seglab.serve")
 
 
 def assign_frame(pipe: Any, frame: pd.DataFrame, file: str = "<input>", reviews: pd.DataFrame | None = None,
@@ -108,12 +111,17 @@ def record_frames(records: list[dict[str, Any]]) -> tuple[pd.DataFrame | None, p
             pd.DataFrame(rv) if rv else None)
 
 
-def assign_records(pipe: Any, records: list[dict[str, Any]], reference_date: str | None = None) -> list[dict[str, Any]]:
-    """Assign JSON records (feature rows and/or raw events); one answer per customer, in input order."""
+def assign_records(pipe: Any, records: list[dict[str, Any]], reference_date: str | None = None,
+                   how: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """Assign JSON records (feature rows and/or raw events); one answer per customer, in input order.
+    ``how`` (if given) receives ``path``: ``fast`` when the feature rows took the compiled fast
+    path (`fast_path`), ``general`` otherwise."""
     answers: dict[Any, dict[str, Any]] = {}
+    how = {} if how is None else how
+    how["path"] = "general"
     rows = [r for r in records if isinstance(r, dict) and "events" not in r and "reviews" not in r]
     if rows:
-        answers.update(_assign_feature_records(pipe, rows))
+        answers.update(_assign_feature_records(pipe, rows, how))
     _, tx, rv = record_frames([r for r in records if not (isinstance(r, dict) and "events" not in r
                                                           and "reviews" not in r)])
     if tx is not None or rv is not None:
@@ -126,14 +134,40 @@ def assign_records(pipe: Any, records: list[dict[str, Any]], reference_date: str
             for r in records if str(r["customer_id"]) in answers]
 
 
-def _assign_feature_records(pipe: Any, records: list[dict[str, Any]]) -> dict[Any, dict[str, Any]]:
-    """Feature-row records straight into a float matrix (a request is small: pandas' per-column
-    checks would cost more than the model)."""
-    columns = pipe.feature_columns
-    ids, rows, answers = [], [], {}
+def fast_path(pipe: Any) -> Any:
+    """``pipe`` compiled for a few rows at a time (`seglab.pipeline.fast`), once per pipeline; None
+    (logged once, with the reason) when it has a part the fast path does not reproduce."""
+    if "_fast_path" not in pipe.__dict__:
+        from seglab.pipeline.fast import compile_pipeline, why_not_compiled
+
+        pipe.__dict__["_fast_path"] = compile_pipeline(pipe)
+        if pipe.__dict__["_fast_path"] is None:
+            log.warning("seglab: feature rows take the general path (%s is not compiled)", why_not_compiled(pipe))
+    return pipe.__dict__["_fast_path"]
+
+
+def _assign_feature_records(pipe: Any, records: list[dict[str, Any]],
+                            how: dict[str, str] | None = None) -> dict[Any, dict[str, Any]]:
+    """Feature-row records through the compiled fast path, or straight into a float matrix for
+    the general path (a request is small: pandas' per-column checks would cost more than the model)."""
     for rec in records:
         if "customer_id" not in rec:
             raise SeglabError("each record needs a customer_id")
+    fast = fast_path(pipe)
+    if fast is not None:
+        answers = fast.assign_rows([rec["customer_id"] for rec in records],
+                                   [rec.get("features") or {k: v for k, v in rec.items() if k != "customer_id"}
+                                    for rec in records])
+        if answers is not None:
+            if how is not None:
+                how["path"] = "fast"
+            return {str(a["customer_id"]): a for a in answers}
+        if not pipe.__dict__.get("_fast_path_declined"):
+            pipe.__dict__["_fast_path_declined"] = True
+            log.warning("seglab: rows whose preprocessed values are not finite take the general path")
+    columns = pipe.feature_columns
+    ids, rows, answers = [], [], {}
+    for rec in records:
         values = rec.get("features") or {k: v for k, v in rec.items() if k != "customer_id"}
         missing = [c for c in columns if c not in values]
         if missing:
