@@ -258,8 +258,11 @@ def table(records: RawRecords) -> str:
                          f"{1000 * x['server_cpu_s'] / x['requests']:.1f} | {client_ms} | `{r['commit']}` | "
                          f"{x['load1']:.1f} |")
         lines += ["", "With 16 clients in flight on one server core, a request waits for the ones ahead of it: "
-                  "p50 is about 16 x the server CPU per request, whatever the load. Where one request's server CPU "
-                  "goes: `python scripts/profile_serve_request.py` (table below).", ""]
+                  "p50 is about 16 x the server CPU per request, whatever the load. Where the client's CPU per request "
+                  "exceeds the server's, the load generator (one Python process on one core) bounds the rate and is "
+                  "part of the latency; on a loaded machine the pinned cores are shared with other jobs, and the "
+                  "tail (p99) is mostly waiting for a core. Where one request's server CPU goes: "
+                  "`python scripts/profile_serve_request.py` (table below).", ""]
     profile = ROOT / "experiments" / "serve_profile.md"
     if profile.is_file():
         lines += ["## Where one single-customer request's server CPU goes", "", profile.read_text().strip(), ""]
