@@ -78,7 +78,10 @@ class ReviewScores:
             ``skip_empty`` was set).
         proba: class probabilities, shape (n, len(classes)) (NaN rows where ``score`` is NaN).
         classes: class names of ``proba``'s columns.
-        embedding: mean-pooled model embedding (n, hidden) or ``None``.
+        embedding: mean-pooled model embedding (n, hidden), NaN rows where ``score`` is NaN;
+            built on access from ``unique_embedding`` (one row per distinct text) and
+            ``embedding_index`` (each review's row there, -1 for none), so that 4 million
+            reviews of 11,000 distinct texts hold 11,000 vectors, not 4 million.
         polarity: -1 / 0 / +1 per review (negative, within the neutral band, positive; NaN where
             ``score`` is NaN).
         provenance: what produced the scores: ``text.weights_sha256`` (the weights loaded),
@@ -88,9 +91,17 @@ class ReviewScores:
     score: np.ndarray
     proba: np.ndarray
     classes: list[str]
-    embedding: np.ndarray | None
+    unique_embedding: np.ndarray
+    embedding_index: np.ndarray
     polarity: np.ndarray | None = None
     provenance: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def embedding(self) -> np.ndarray:
+        full = np.full((len(self.embedding_index), self.unique_embedding.shape[1]), np.nan, dtype=np.float32)
+        has = self.embedding_index >= 0
+        full[has] = self.unique_embedding[self.embedding_index[has]]
+        return full
 
 
 def resolve_config(cfg_text: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -250,10 +261,16 @@ def score_texts(
         raise ConfigError(f"text.head=adapter needs a runner on the merged model {plan.model}, got {runner.source}")
     cache = VectorCache(cfg.get("cache_dir"), runner.identity, runner.out_dim)
     todo = [t for t, ok in zip(texts, valid, strict=True) if ok]
+    # Everything per text is computed once per distinct text and expanded to the reviews as scores
+    # only: memory grows with the distinct texts, not with the reviews (10^7 customers' 4 million
+    # templated reviews would otherwise hold 4 million 384-float vectors, several copies of 6 GB).
+    codes, distinct = pd.factorize(pd.Series(todo, dtype=object)) if todo else (np.zeros(0, np.int64), [])
+    distinct = list(distinct)
     with stage(f"text: scoring {len(todo):,} reviews ({plan.provenance['text.head']} head)"):
-        out = cache.get_or_compute(todo, runner.run, desc="text: encoding reviews" if cfg.get("progress", "auto") else None)
+        out = cache.get_or_compute(distinct, runner.run, desc="text: encoding reviews" if cfg.get("progress", "auto") else None)
     if n:
-        log.info("text: %d texts (%d empty skipped), cache hits %d, encoded %d", n, n - len(todo), cache.hits, cache.misses)
+        log.info("text: %d texts (%d empty skipped, %d distinct), cache hits %d, encoded %d", n, n - len(todo),
+                 len(distinct), cache.hits, cache.misses)
 
     if runner.kind == "classifier":
         logits, emb = out[:, : runner.n_labels], out[:, runner.n_labels :]
@@ -277,7 +294,7 @@ def score_texts(
             if ratings is None:
                 raise ConfigError("text.head=ratings needs review ratings, and this data has none")
             r = np.asarray(ratings, dtype=np.float64)[valid]
-            sh = fit_ratings_head(emb, r, seed=int(cfg.get("seed") or 0))
+            sh = fit_ratings_head(emb[codes], r, seed=int(cfg.get("seed") or 0))  # one row per (review, rating)
         else:
             sh = SentimentHead.load(head)
         classes = list(sh.classes)
@@ -285,15 +302,15 @@ def score_texts(
 
     full_score = np.full(n, np.nan)
     full_proba = np.full((n, len(classes)), np.nan)
-    full_emb = np.full((n, emb.shape[1]), np.nan, dtype=np.float32)
-    full_score[valid] = score
-    full_proba[valid] = proba
-    full_emb[valid] = emb
+    index = np.full(n, -1, dtype=np.int64)
+    full_score[valid] = score[codes]
+    full_proba[valid] = proba[codes]
+    index[valid] = codes
     band = cfg["neutral_band"]
     polarity = np.where(full_score > band, 1.0, np.where(full_score < -band, -1.0, 0.0))
     polarity[~np.isfinite(full_score)] = np.nan
-    return ReviewScores(score=full_score, proba=full_proba, classes=classes, embedding=full_emb,
-                        polarity=polarity, provenance=dict(plan.provenance))
+    return ReviewScores(score=full_score, proba=full_proba, classes=classes, unique_embedding=np.asarray(emb),
+                        embedding_index=index, polarity=polarity, provenance=dict(plan.provenance))
 
 
 def build_text_features(data, cfg_text: Mapping[str, Any], runner: Any = None) -> pd.DataFrame | None:
