@@ -6,6 +6,7 @@ import pytest
 
 from seglab import plots
 from seglab.evaluate.profiles import describe, feature_label, segment_deviations, segment_profiles
+from seglab.run_figures import write_run_figures
 
 
 @pytest.mark.parametrize("value, text", [(1969.0, "1969"), (1968.6, "1969"), (12345.4, "12,345"),
@@ -57,7 +58,7 @@ def test_write_run_figures(tmp_path):
     labels = np.repeat([0, 1, 2], 60)
     features = pd.DataFrame(X, columns=["recency_days", "frequency", "monetary_total", "tenure_days"])
     profiles = segment_profiles(features, labels)
-    out = plots.write_run_figures(tmp_path, X, labels, profiles, latent=X[:, :2], formats=("png", "svg"), max_points=100)
+    out = write_run_figures(tmp_path, X, labels, profiles, latent=X[:, :2], formats=("png", "svg"), max_points=100)
     for name in ("embedding", "silhouette", "segments"):
         assert (tmp_path / f"{name}.png").stat().st_size > 1000
         assert (tmp_path / f"{name}.svg").exists()

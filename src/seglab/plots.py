@@ -7,8 +7,8 @@ SVG and PDF for papers), ``render`` gives the bytes to a report. Nothing here co
 statistic: callers pass what to draw.
 
 - run dirs: ``profile_heatmap`` (``profiles.*``), ``k_selection`` (``k_selection.*``),
-  ``transitions`` (``transitions.*``), and ``write_run_figures``: ``embedding``,
-  ``silhouette``, ``segments`` (sizes and business indicators);
+  ``transitions`` (``transitions.*``), and the figures `seglab.run_figures` writes for every
+  run: ``embedding_views``, ``silhouette_plot``, ``segment_kpis``;
 - reports: ``profile_heatmap`` again (the same figure), ``metric_vs_param``,
   ``embedding_views``, ``segment_sizes``.
 
@@ -382,48 +382,3 @@ def segment_kpis(profiles: pd.DataFrame, title: str) -> Figure | None:
     fig.suptitle(title + " (dashed: all customers)", fontsize=10)
     fig.tight_layout()
     return fig
-
-
-def write_run_figures(run_dir: str | Path, X: np.ndarray, labels: np.ndarray, profiles: pd.DataFrame, *,
-                      latent: np.ndarray | None = None, formats: Sequence[str] = ("png",),
-                      max_points: int = 3000, umap: bool = False, random_state: int = 0) -> dict[str, float]:
-    """The per-run figures (``embedding``, ``silhouette``, ``segments`` in each of ``formats``):
-    the space the model clustered (``latent``, else the features ``X``) projected to 2-D (PCA;
-    UMAP too with ``umap=True`` when installed), Rousseeuw's silhouette plot on ``X`` (where the
-    run's silhouette metric is computed) and the segments' sizes and business indicators.
-    Points are a seeded sample of ``max_points``; returns ``time/figures_s``."""
-    import time
-
-    from sklearn.decomposition import PCA
-    from sklearn.metrics import silhouette_samples
-
-    t0 = time.perf_counter()
-    run_dir = Path(run_dir)
-    labels = np.asarray(labels, dtype=int)
-    rng = np.random.default_rng(random_state)
-    n = len(labels)
-    idx = np.sort(rng.choice(n, max_points, replace=False)) if n > max_points else np.arange(n)
-    lab = labels[idx]
-    names = dict(zip(profiles["segment"].astype(str), profiles["name"].astype(str), strict=True)) \
-        if "name" in profiles else None
-    Z = np.asarray(latent if latent is not None else X, dtype=float)[idx]
-    space = "latent space" if latent is not None else "preprocessed features"
-    coords = {"PCA": PCA(n_components=2, random_state=random_state).fit_transform(Z) if Z.shape[1] > 2 else Z[:, :2]}
-    if umap:
-        try:
-            import umap as umap_lib
-
-            coords["UMAP"] = umap_lib.UMAP(random_state=random_state, n_jobs=1).fit_transform(Z)
-        except ImportError:
-            pass
-    save(embedding_views(coords, lab, f"segments in the {space} (2-D)", names), run_dir / "embedding.png", formats)
-    kept = lab >= 0
-    if len(np.unique(lab[kept])) >= 2 and kept.sum() > len(np.unique(lab[kept])):
-        Xs = np.asarray(X, dtype=float)[idx][kept]
-        save(silhouette_plot(silhouette_samples(Xs, lab[kept]), lab[kept],
-                             "silhouette per customer (preprocessed features)", names),
-             run_dir / "silhouette.png", formats)
-    kpis = segment_kpis(profiles, "segments")
-    if kpis is not None:
-        save(kpis, run_dir / "segments.png", formats)
-    return {"time/figures_s": time.perf_counter() - t0}

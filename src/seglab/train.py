@@ -12,7 +12,6 @@ import inspect
 import json
 import logging
 import math
-import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -25,7 +24,9 @@ import pandas as pd
 from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from seglab.console import print_config_tree, print_summary, segment_lines  # noqa: F401 (also seglab.train's API)
 from seglab.errors import SeglabError
+from seglab.job import hydra_tags, in_multirun, is_rank_zero, limit_threads  # noqa: F401 (also seglab.train's API)
 
 log = logging.getLogger("seglab")
 
@@ -92,40 +93,6 @@ def _json_number(value: Any) -> Any:
     if isinstance(value, (np.integer,)):
         return int(value)
     return value
-
-
-def hydra_tags() -> dict[str, str]:
-    """Sweep id and overrides of the current Hydra job (empty outside Hydra)."""
-    from hydra.core.hydra_config import HydraConfig
-    from hydra.types import RunMode
-
-    if not HydraConfig.initialized():
-        return {}
-    hc = HydraConfig.get()
-    tags = {"seglab.overrides": ",".join(hc.overrides.task) or "(defaults)"}
-    if hc.mode == RunMode.MULTIRUN:
-        tags["seglab.sweep_id"] = str(Path(hc.sweep.dir).resolve())
-        tags["seglab.job_num"] = str(hc.job.num)
-    return tags
-
-
-def is_rank_zero() -> bool:
-    """False in the extra processes of a multi-GPU (DDP) job, which must not write or track."""
-    for var in ("RANK", "LOCAL_RANK", "SLURM_PROCID"):
-        if int(os.environ.get(var, "0") or 0) != 0:
-            return False
-    return True
-
-
-def limit_threads(num_threads: int | None) -> None:
-    """Cap torch and BLAS threads (parallel sweep jobs must not oversubscribe the cores)."""
-    if not num_threads:
-        return
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    torch.set_num_threads(int(num_threads))
-    threadpool_limits(int(num_threads))
 
 
 def trainer_kwargs_quiet(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
@@ -335,7 +302,7 @@ def _run(cfg: DictConfig, run_dir: Path, active) -> RunResult:
         profiles=OmegaConf.to_container(cfg.profiles, resolve=True),
         explain=OmegaConf.to_container(cfg.explain, resolve=True), random_state=cfg.seed))
     if cfg.get("figures") is not None and cfg.figures.enabled:  # embedding, silhouette, segments
-        from seglab.plots import write_run_figures
+        from seglab.run_figures import write_run_figures
 
         metrics.update(write_run_figures(run_dir, X, labels, pd.read_csv(run_dir / "profiles.csv"), latent=latent,
                                          formats=list(cfg.figures.formats), umap=bool(cfg.figures.umap),
@@ -379,69 +346,6 @@ def _run(cfg: DictConfig, run_dir: Path, active) -> RunResult:
                      mlflow_run_id=tracker.run_id if tracker else None,
                      extra={"n_clusters": n_clusters, "config": cfg, "k_rule": k_rule,
                             **({"predict": split.note()} if split is not None else {})})
-
-
-def segment_lines(result: RunResult) -> list[str]:
-    """Each segment's name, size and share (from the run's ``profiles.csv``) and how k was set."""
-    path = Path(result.run_dir) / "profiles.csv"
-    if not path.exists():
-        return []
-    prof = pd.read_csv(path)
-    prof = prof[prof["segment"].astype(str) != "all"]
-    lines = [f"  segments: k={result.extra.get('n_clusters')} {result.extra.get('k_rule', '')}".rstrip()]
-    for _, row in prof.iterrows():
-        lines.append(f"    {str(row['segment']):>5}  {int(row['size']):>8,}  {float(row['share']):6.1%}  {row.get('name', '')}")
-    return lines
-
-
-def print_config_tree(cfg: DictConfig) -> None:
-    """The resolved config as a tree (as lightning-hydra-template prints it); ``print_config=false`` skips it."""
-    from rich.console import Console
-    from rich.tree import Tree
-
-    def add(node, value) -> None:
-        for key, child in value.items():
-            if isinstance(child, dict):
-                add(node.add(f"[bold]{key}[/bold]"), child)
-            else:
-                node.add(f"{key}: [cyan]{child!r}[/cyan]" if isinstance(child, str) else f"{key}: [cyan]{child}[/cyan]")
-
-    tree = Tree("[bold]config[/bold]")
-    try:
-        container = OmegaConf.to_container(cfg, resolve=True)
-    except Exception:  # an unresolvable value: the config check reports it
-        container = OmegaConf.to_container(cfg, resolve=False)
-    add(tree, {k: v for k, v in container.items() if k != "hydra"})
-    Console(soft_wrap=True, highlight=False).print(tree)
-
-
-def print_summary(cfg: DictConfig, result: RunResult) -> None:
-    """A short human summary: dataset, size, k, the metric registry's summary metrics
-    (``seglab.evaluate.registry``), where things went."""
-    from seglab.evaluate import summary_specs
-
-    m = result.metrics
-    lines = [f"seglab | data={cfg.data.name} customers={int(m['data/n_customers'])} "
-             f"features={int(m['data/n_features'])} model={cfg.model._target_.rsplit('.', 1)[-1]} k={result.extra.get('n_clusters')}"]
-    shown = [f"{s.name}={m[s.key]:.4g}" for s in summary_specs() if s.key in m and not math.isnan(m[s.key])]
-    lines.append("  metrics: " + " ".join(shown))
-    lines += segment_lines(result)
-    if "predict" in result.extra:
-        lines.append(f"  {result.extra['predict']}")
-    for warning in result.warnings:
-        lines.append(f"  warning: {warning}")
-    lines.append(f"  run dir: {result.run_dir}")
-    if result.tracking_uri:
-        lines.append(f"  tracking: {result.tracking_uri} (run {result.mlflow_run_id}); "
-                     f"view with: mlflow ui --backend-store-uri {result.tracking_uri}")
-    print("\n".join(lines), flush=True)
-
-
-def in_multirun() -> bool:
-    from hydra.core.hydra_config import HydraConfig
-    from hydra.types import RunMode
-
-    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
 def main_entry(cfg: DictConfig) -> float | None:

@@ -52,7 +52,7 @@ def root_constraints() -> dict[str, dict[str, list[Any]]]:
         "profiles": {"churn_days": [POSITIVE], "margin": [NON_NEGATIVE], "discount_rate": [NON_NEGATIVE],
                      "feature_labels": [dict]},
         "figures": {"enabled": ["boolean"], "formats": [ListOf(Choice("png", "svg", "pdf"))], "umap": ["boolean"],
-                    "max_points": [AT_LEAST_2]},  # seglab.plots.write_run_figures
+                    "max_points": [AT_LEAST_2]},  # seglab.run_figures.write_run_figures
         "explain": {"enabled": ["boolean"], "max_depth": [AT_LEAST_1], "n_repeats": [AT_LEAST_1],
                     "max_samples": [AT_LEAST_2, None]},  # seglab.diagnostics.explain
         "stability": {"seeds": [ListOf(SEED)], "n_bootstrap": [AT_LEAST_0],
