@@ -164,7 +164,7 @@ class FastPipeline:
             try:
                 values.append([math.nan if row[c] is None else float(row[c]) for c in columns])
             except (TypeError, ValueError):
-                bad = next(c for c in columns if not _is_number(row[c]))
+                bad = next(c for c in columns if not is_number(row[c]))
                 answers.append({"customer_id": cid, "error": f"{bad} is not a number"})
                 continue
             kept.append(len(answers))
@@ -180,7 +180,8 @@ class FastPipeline:
         return answers
 
 
-def _is_number(value: Any) -> bool:
+def is_number(value: Any) -> bool:
+    """A value a feature row may hold: a number, or None (imputed as in training)."""
     try:
         float(value)
     except (TypeError, ValueError):

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from seglab.errors import SeglabError
+from seglab.pipeline.fast import is_number
 from seglab.progress import Progress
 from seglab.serve.inputs import events_to_data, is_feature_table, read_table, split_feature_rows
 
@@ -175,7 +176,7 @@ def _assign_feature_records(pipe: Any, records: list[dict[str, Any]],
         try:
             row = [np.nan if values[c] is None else float(values[c]) for c in columns]
         except (TypeError, ValueError):
-            bad = next(c for c in columns if not _is_number(values[c]))
+            bad = next(c for c in columns if not is_number(values[c]))
             answers[str(rec["customer_id"])] = {"customer_id": _plain(rec["customer_id"]),
                                                 "error": f"{bad} is not a number"}
             continue
@@ -187,14 +188,6 @@ def _assign_feature_records(pipe: Any, records: list[dict[str, Any]],
         out["error"] = ""
         answers.update(_answers(out))
     return answers
-
-
-def _is_number(value: Any) -> bool:
-    try:
-        float(value)
-    except (TypeError, ValueError):
-        return value is None
-    return True
 
 
 def _answers(out: pd.DataFrame) -> dict[Any, dict[str, Any]]:
