@@ -48,7 +48,7 @@ from benchlib import git_commit, load_average, machine, provenance_header  # noq
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_USPS = ROOT.parent / "shared" / "data" / "usps" / "usps.h5"
 
-#: Published ACC on USPS (DESIGN/issue 4; DEC/IDEC papers and their reimplementations).
+#: Published ACC on USPS (issue 4; DEC/IDEC papers and their reimplementations).
 PUBLISHED_USPS_ACC = {
     "kmeans": "≈0.67",
     "ae_kmeans": "0.69–0.71",

@@ -1,7 +1,7 @@
 """Hyper-parameter search with Optuna, driven directly (not through hydra-optuna-sweeper).
 
 Why not the Hydra plugin: hydra-optuna-sweeper only resolves with optuna 2.10 and fails with
-SQLAlchemy 2 storage (DESIGN.md). Here current Optuna samples values, each trial composes the
+SQLAlchemy 2 storage. Here current Optuna samples values, each trial composes the
 same Hydra config ``python train.py`` would (``conf/`` + base overrides + sampled overrides) and
 calls ``seglab.train.run``; every trial is one MLflow run like any other, tagged
 ``seglab.optuna_study`` / ``seglab.optuna_trial`` and ``seglab.overrides`` (so
