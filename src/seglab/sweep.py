@@ -1,7 +1,7 @@
 """Hydra multirun support: create the tracking store once, before any job starts.
 
 Two joblib jobs opening a fresh SQLite store race on its schema migration and on experiment
-creation, and both fail (measured when the tracker was built; docs/architecture.md, tracking). Hydra calls ``on_multirun_start`` once, in
+creation, and both fail (measured when the tracker was built). Hydra calls ``on_multirun_start`` once, in
 the launching process, before the launcher starts any job, so the store, its WAL mode and the
 experiment exist by the time jobs log to them. Single runs do not need it (``Tracker`` creates
 what is missing).

@@ -4,7 +4,7 @@ Why this shape:
 - MLflow 3 refuses the old file store, so the default is ``sqlite:///<log_dir>/mlflow.db``.
 - The store and the experiment are created once (``ensure_experiment``) with an explicit
   artifact location under the log dir; parallel multirun jobs would otherwise race on the
-  schema migration and on experiment creation (measured; docs/architecture.md). The database is switched to
+  schema migration and on experiment creation (measured). The database is switched to
   WAL mode so concurrent jobs can log without blocking each other.
 - The run is created here and handed to Lightning's ``MLFlowLogger`` by ``run_id``, so the
   training curves, the flattened config (logged once: MLflow refuses a param logged twice with
