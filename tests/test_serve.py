@@ -75,6 +75,8 @@ def test_http_gives_the_runs_segments(server):
                             for v in rv.itertuples()] if len(rv) else None}
         raw = client.post("/assign", json={k: v for k, v in body.items() if v is not None})
         assert raw.status_code == 200, raw.text
+        # one customer's events alone take the events fast path (seglab.pipeline.fast_events); reviews the general
+        assert raw.headers["x-seglab-path"] == ("general" if body["reviews"] else "fast")
         raw = raw.json()["assignments"][0]
         for answer in (one, raw):
             assert answer["customer_id"] == cid and answer["segment"] == seg.loc[cid, "segment"]

@@ -170,14 +170,23 @@ class FastPipeline:
             kept.append(len(answers))
             answers.append({"customer_id": cid})
         if values:
-            X = self.pre.transform(np.asarray(values, dtype=np.float64))
-            if not np.isfinite(X).all():
+            assigned = self.assign_values([answers[at]["customer_id"] for at in kept],
+                                          np.asarray(values, dtype=np.float64))
+            if assigned is None:
                 return None
-            labels, proba, dist = self.model.assign(X)
-            for i, at in enumerate(kept):
-                answers[at].update(segment=int(labels[i]), probabilities=proba[i].tolist(),
-                                   distance=None if math.isnan(dist[i]) else float(dist[i]))
+            for at, answer in zip(kept, assigned, strict=True):
+                answers[at] = answer
         return answers
+
+    def assign_values(self, ids: Sequence[Any], values: np.ndarray) -> list[dict[str, Any]] | None:
+        """`assign_rows` for rows already as a float64 matrix in the order of ``columns`` (NaN:
+        missing); ``None`` when a row's preprocessed values are not finite (general path)."""
+        X = self.pre.transform(values)
+        if not np.isfinite(X).all():
+            return None
+        labels, proba, dist = self.model.assign(X)
+        return [{"customer_id": cid, "segment": int(labels[i]), "probabilities": proba[i].tolist(),
+                 "distance": None if math.isnan(dist[i]) else float(dist[i])} for i, cid in enumerate(ids)]
 
 
 def is_number(value: Any) -> bool:

@@ -113,23 +113,36 @@ def record_frames(records: list[dict[str, Any]]) -> tuple[pd.DataFrame | None, p
 
 
 def assign_records(pipe: Any, records: list[dict[str, Any]], reference_date: str | None = None,
-                   how: dict[str, str] | None = None) -> list[dict[str, Any]]:
+                   how: dict[str, str] | None = None, general_events: bool = True) -> list[dict[str, Any]] | None:
     """Assign JSON records (feature rows and/or raw events); one answer per customer, in input order.
-    ``how`` (if given) receives ``path``: ``fast`` when the feature rows took the compiled fast
-    path (`fast_path`), ``general`` otherwise."""
+    ``how`` (if given) receives ``path``: ``fast`` when every record took a fast path (feature rows
+    the compiled pipeline, `fast_path`; a few customers' events `fast_events` too), ``general``
+    otherwise. ``general_events=False``: ``None``, before any work, when raw events would take the
+    general path (a server runs that one off its event loop)."""
     answers: dict[Any, dict[str, Any]] = {}
     how = {} if how is None else how
-    how["path"] = "general"
+    paths = []
+    event_records = [r for r in records if not (isinstance(r, dict) and "events" not in r and "reviews" not in r)]
+    fast = fast_events(pipe) if event_records else None
+    built = fast.features(event_records, reference_date) if fast is not None else None
+    if event_records and built is None and not general_events:
+        return None
     rows = [r for r in records if isinstance(r, dict) and "events" not in r and "reviews" not in r]
     if rows:
-        answers.update(_assign_feature_records(pipe, rows, how))
-    _, tx, rv = record_frames([r for r in records if not (isinstance(r, dict) and "events" not in r
-                                                          and "reviews" not in r)])
+        paths.append({"path": "general"})
+        answers.update(_assign_feature_records(pipe, rows, paths[-1]))
+    if built is not None:  # a few customers' events: their features without pandas, the same numbers
+        paths.append({"path": "general"})
+        answers.update(_assign_feature_matrix(pipe, *built, paths[-1]))
+        event_records = []
+    _, tx, rv = record_frames(event_records)
     if tx is not None or rv is not None:
         data = events_to_data(tx, rv, "<request>")
         out = pipe.assign(data, reference_date=reference_date).reset_index()
         out["error"] = ""
         answers.update(_answers(out))
+        paths.append({"path": "general"})
+    how["path"] = "fast" if paths and all(p["path"] == "fast" for p in paths) else "general"
     # raw events are read as a data source reads ids (as text): answer with the id as the caller sent it
     return [{**answers[str(r["customer_id"])], "customer_id": r["customer_id"]}
             for r in records if str(r["customer_id"]) in answers]
@@ -145,6 +158,34 @@ def fast_path(pipe: Any) -> Any:
         if pipe.__dict__["_fast_path"] is None:
             log.warning("seglab: feature rows take the general path (%s is not compiled)", why_not_compiled(pipe))
     return pipe.__dict__["_fast_path"]
+
+
+def fast_events(pipe: Any) -> Any:
+    """``pipe``'s feature building for small event requests (`seglab.pipeline.fast_events`), once
+    per pipeline; None (logged once, with the reason) when the run builds features it does not."""
+    if "_fast_events" not in pipe.__dict__:
+        from seglab.pipeline.fast_events import compile_events
+
+        pipe.__dict__["_fast_events"] = compile_events(pipe)
+        if pipe.__dict__["_fast_events"] is None:
+            log.warning("seglab: raw events take the general path (%s)", pipe.__dict__.get("_fast_events_off"))
+    return pipe.__dict__["_fast_events"]
+
+
+def _assign_feature_matrix(pipe: Any, ids: list[str], values: np.ndarray,
+                           how: dict[str, str] | None = None) -> dict[Any, dict[str, Any]]:
+    """Rows already in the order of ``pipe.feature_columns`` (float64, NaN missing): the compiled
+    fast path when it takes them, else the fitted preprocessor and ``assign_matrix``."""
+    fast = fast_path(pipe)
+    answers = fast.assign_values(ids, values) if fast is not None else None
+    if answers is not None:
+        if how is not None:
+            how["path"] = "fast"
+        return {str(a["customer_id"]): a for a in answers}
+    frame = pd.DataFrame(values, columns=pipe.feature_columns, index=pd.Index(ids, name="customer_id"))
+    out = pipe.assign_matrix(pipe.preprocessor_.transform(frame), frame.index).reset_index()
+    out["error"] = ""
+    return _answers(out)
 
 
 def _assign_feature_records(pipe: Any, records: list[dict[str, Any]],
