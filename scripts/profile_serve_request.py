@@ -4,7 +4,10 @@ In process, one thread, on the run of ``scripts/bench_serve.py`` (``--run``): th
 through the ASGI app (no socket: ``httpx.ASGITransport``, the in-process client's own share
 subtracted), then its parts alone -- JSON decode, the general path (``assign_records``:
 DataFrame, fitted ``Preprocessor.transform``, ``assign_matrix``, answer dicts) split into those
-parts, and the compiled fast path (`seglab.pipeline.fast`). Prints CPU microseconds per request
+parts, and the compiled fast path (`seglab.pipeline.fast`); then the same for one customer's raw
+events (``--events`` made-up purchases before the run's reference date): the whole request with
+and without the events fast path (`seglab.pipeline.fast_events`), the data source's checks and
+the spec's feature building of the general path, and the fast path's feature building. Prints CPU microseconds per request
 (median of ``--repeat`` rounds of ``--n`` calls) with the load average; ``--write`` appends the
 table to ``experiments/serve_profile.md``, which ``scripts/bench_serve.py`` puts into
 ``experiments/serve.md``.
@@ -43,6 +46,7 @@ def main() -> None:
     p.add_argument("--run", required=True)
     p.add_argument("--n", type=int, default=200)
     p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--events", type=int, default=20, help="purchases of the raw-events customer")
     p.add_argument("--write", action="store_true", help=f"append the table to {PROFILE.name}")
     args = p.parse_args()
 
@@ -79,7 +83,7 @@ def main() -> None:
     whole = cpu_us(lambda: asyncio.run(post_many(httpx.ASGITransport(app=app))), 1, args.repeat) / n_app - client
     from seglab.serve import assign as serve_assign
 
-    compiled = serve_assign.fast_path
+    compiled, compiled_events = serve_assign.fast_path, serve_assign.fast_events
     serve_assign.fast_path = lambda pipe: None  # the same app with the fast path off
     try:
         whole_general = cpu_us(lambda: asyncio.run(post_many(httpx.ASGITransport(app=app))), 1, args.repeat) / n_app \
@@ -87,6 +91,22 @@ def main() -> None:
         general_records = cpu_us(lambda: assign_records(pipe, [record]), args.n, args.repeat)
     finally:
         serve_assign.fast_path = compiled
+
+    events_record = made_up_events(pipe, args.events)
+    raw = json.dumps(events_record).encode()
+    whole_events = cpu_us(lambda: asyncio.run(post_many(httpx.ASGITransport(app=app))), 1, args.repeat) / n_app - client
+    serve_assign.fast_events = lambda pipe: None  # raw events through the general path
+    try:
+        whole_events_general = cpu_us(lambda: asyncio.run(post_many(httpx.ASGITransport(app=app))), 1, 1) / n_app \
+            - client
+    finally:
+        serve_assign.fast_events = compiled_events
+    from seglab.serve.assign import fast_events, record_frames
+    from seglab.serve.inputs import events_to_data
+
+    _, tx, _ = record_frames([events_record])
+    data = events_to_data(tx, None, "<request>")
+    events_fast = fast_events(pipe)
 
     def frame_of() -> pd.DataFrame:
         return pd.DataFrame(np.asarray([[row[c] for c in columns]]), columns=columns,
@@ -113,6 +133,15 @@ def main() -> None:
         stages["  fast path: assign_records"] = cpu_us(lambda: assign_records(pipe, [record]), n, r)
         stages["    compiled preprocessor + model (FastPipeline.assign_rows)"] = cpu_us(
             lambda: fast.assign_rows(["c1"], [row]), n, r)
+    few = max(n // 10, 5)
+    stages[f"whole request through the ASGI app, raw events ({args.events} purchases), fast paths"] = whole_events
+    stages["whole request through the ASGI app, raw events, events fast path off"] = whole_events_general
+    stages["  general path: events_to_data (the data source's checks)"] = cpu_us(
+        lambda: events_to_data(tx, None, "<request>"), few, r)
+    stages["  general path: pipeline.features (FeatureSpec.build)"] = cpu_us(lambda: pipe.features(data), few, r)
+    if events_fast is not None:
+        stages["  fast path: event features (EventFeatures.features)"] = cpu_us(
+            lambda: events_fast.features([events_record]), n, r)
     text = [f"Commit `{git_commit()}`, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load average "
             f"{load_average()[0]:.2f} (shared machine), run `{run_dir.name}` ({type(pipe.model_).__name__}), "
             f"{len(columns)} feature columns, one thread:", "", "| stage | server CPU us / request |", "|---|---:|"]
@@ -122,6 +151,18 @@ def main() -> None:
         with PROFILE.open("a") as fh:
             fh.write("\n".join(["", *text, ""]))
         print(f"appended to {PROFILE}")
+
+
+def made_up_events(pipe, n: int) -> dict:
+    """One customer's ``n`` purchases, every 9 days up to the run's reference date, in its categories."""
+    import pandas as pd
+
+    end = pd.Timestamp(pipe.spec_.reference_date or pd.Timestamp.today()) - pd.Timedelta(days=1)
+    categories = pipe.spec_.categories or ["unknown"]
+    return {"customer_id": "c1", "events": [
+        {"timestamp": (end - pd.Timedelta(days=9 * i, minutes=37 * i)).strftime("%Y-%m-%d %H:%M:%S"),
+         "amount": round(12.5 + 3.1 * (i % 7), 2), "quantity": float(1 + i % 3), "category": categories[i % len(categories)]}
+        for i in range(n)]}
 
 
 if __name__ == "__main__":
