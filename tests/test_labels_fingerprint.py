@@ -52,14 +52,16 @@ FINGERPRINTS = {
 }
 #: Overrides per model: tiny budgets for the deep ones, and the pre-refactor defaults where a later
 #: commit changed a default on purpose (5d6af54: gmm.yaml's covariance_type became ``bic``,
-#: dbscan.yaml's min_samples ``auto``), so the code path the fingerprint was made with is still
-#: the one checked.
+#: dbscan.yaml's min_samples ``auto``; issue 18: dbscan.yaml and hdbscan.yaml cluster a UMAP
+#: embedding, hdbscan.yaml's min_samples ``auto``), so the code path the fingerprint was made with
+#: is still the one checked.
 OVERRIDES = {"ae_kmeans": ["model.max_epochs=3"],
              "dec": ["model.max_epochs=3", "model.cluster_max_epochs=2"],
              "idec": ["model.max_epochs=3", "model.cluster_max_epochs=2"],
              "n2d": ["model.max_epochs=3"],
              "dec_paper": ["model.max_epochs=3", "model.cluster_max_epochs=2"],
-             "gmm": ["model.covariance_type=full"], "dbscan": ["model.min_samples=10"]}
+             "gmm": ["model.covariance_type=full"], "dbscan": ["model.min_samples=10", "model.embedding=null"],
+             "hdbscan": ["model.min_samples=null", "model.embedding=null"]}
 
 
 def _data() -> np.ndarray:

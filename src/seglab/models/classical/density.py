@@ -5,10 +5,21 @@ all zeros, and the metrics count it honestly (see `seglab.evaluate.metrics`). Ab
 ``max_samples`` customers both are fitted on a seeded sample (`seglab.models.classical.sampling`)
 and the rest assigned by their own out-of-sample rule (``_assign``). ``n_clusters`` is ignored
 (accepted so every model config can pass it).
+
+Where they cluster (``embedding``): a mixed customer feature space (continuous behaviour beside
+category shares that are often exactly 0, text features imputed to one value for customers
+without reviews, binary flags) holds point masses next to spread-out points, so its density has
+no single scale: one ``eps`` chains every segment together (DBSCAN) or marks the spread-out
+customers as noise (HDBSCAN). ``embedding="umap"`` clusters a UMAP embedding of the features
+instead, the recipe of UMAP's and HDBSCAN's authors for density clustering of high-dimensional
+data (McInnes, Healy & Melville 2018; umap-learn's "Using UMAP for Clustering": ``min_dist`` 0,
+about 30 neighbours, a few dimensions); the conf/model files turn it on, the classes keep the
+plain behaviour (scikit-learn's, on the given space) by default.
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -16,12 +27,52 @@ from sklearn.cluster import DBSCAN, HDBSCAN
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils._param_validation import StrOptions
 
+from seglab.errors import require_extra
 from seglab.models.base import ClusterModel
 from seglab.models.classical.sampling import SampledFitMixin, sample_rows
 from seglab.models.params import POSITIVE, SAMPLING, at_least, check_params, wrapped_constraints
 
 #: ``n_clusters`` is accepted (every model config passes it) and ignored.
 _IGNORED_K = {"n_clusters": [at_least(1), None]}
+#: Where the density is estimated: the given features (None) or a UMAP embedding of them.
+_SPACE = {"embedding": [StrOptions({"umap"}), None], "embedding_dim": [at_least(1)],
+          "embedding_neighbors": [at_least(2)]}
+
+
+def auto_min_samples(n_dims: int) -> int:
+    """``min_samples`` = 2 × the dimension of the space clustered (Sander et al. 1998; Schubert
+    et al. 2017, "DBSCAN revisited, revisited"), the same rule for HDBSCAN, whose ``min_samples``
+    is DBSCAN's (Campello, Moulavi & Sander 2013)."""
+    return 2 * int(n_dims)
+
+
+class DensitySpaceMixin:
+    """The space a density model clusters (``embedding``): the validated features, or their UMAP
+    embedding (``embedding_dim`` dimensions, ``embedding_neighbors`` neighbours, ``min_dist`` 0).
+    New rows go through UMAP's out-of-sample ``transform`` (which returns the fitted embedding
+    unchanged for the very rows it was fitted on)."""
+
+    def _fit_space(self, Xs: np.ndarray) -> np.ndarray:
+        self.embedder_ = None
+        if self.embedding is None:
+            return Xs
+        umap = require_extra("umap", "umap", f"model.embedding=umap ({type(self).__name__})")
+        self.embedder_ = umap.UMAP(n_components=int(self.embedding_dim),
+                                   n_neighbors=int(min(self.embedding_neighbors, len(Xs) - 1)),
+                                   min_dist=0.0, random_state=int(self.random_state), n_jobs=1)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r".*n_jobs value.*overridden.*")
+            return np.asarray(self.embedder_.fit_transform(Xs), dtype=np.float64)
+
+    def _space(self, X: np.ndarray) -> np.ndarray:
+        if getattr(self, "embedder_", None) is None:
+            return X
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r".*n_jobs value.*overridden.*")
+            return np.asarray(self.embedder_.transform(X), dtype=np.float64)
+
+    def _space_report(self, Zs: np.ndarray) -> None:
+        self.space_dim_ = int(Zs.shape[1])
 
 
 def kdistance_eps(X: Any, min_samples: int, *, max_points: int = 5000, random_state: int = 0) -> float:
@@ -47,13 +98,14 @@ def kdistance_eps(X: Any, min_samples: int, *, max_points: int = 5000, random_st
     return max(eps, 1e-12)
 
 
-class DBSCANModel(SampledFitMixin, ClusterModel):
+class DBSCANModel(DensitySpaceMixin, SampledFitMixin, ClusterModel):
     """DBSCAN (scikit-learn): density clusters plus noise (-1); finds its own k.
 
     ``eps: auto`` chooses the radius with the k-distance heuristic (``kdistance_eps``) on the
-    points DBSCAN sees (density depends on the sample size). ``min_samples: auto`` = 2 × the
-    number of features (Sander et al. 1998; Schubert et al. 2017), the neighbour count the
-    k-distance curve is then drawn for; both values are in ``fit_report``. ``predict`` follows DBSCAN's own
+    points DBSCAN sees (density depends on the sample size), in the space it clusters
+    (``embedding``). ``min_samples: auto`` = 2 × that space's dimension (``auto_min_samples``),
+    the neighbour count the k-distance curve is then drawn for; both values are in ``fit_report``.
+    ``predict`` follows DBSCAN's own
     rule: a new point joins the cluster of its nearest core sample if that is within ``eps``,
     else it is noise.
     """
@@ -62,18 +114,24 @@ class DBSCANModel(SampledFitMixin, ClusterModel):
                                               StrOptions({"auto"})],
                               "eps": [POSITIVE, StrOptions({"auto"})],
                               "max_samples": SAMPLING["max_samples"], "random_state": SAMPLING["random_state"],
-                              **_IGNORED_K}
+                              **_SPACE, **_IGNORED_K}
 
     def __init__(
         self,
         eps: float | str = "auto",
         min_samples: int | str = 10,
+        embedding: str | None = None,
+        embedding_dim: int = 5,
+        embedding_neighbors: int = 30,
         max_samples: int | None = 20000,
         n_clusters: int | None = None,
         random_state: int = 0,
     ):
         self.eps = eps
         self.min_samples = min_samples
+        self.embedding = embedding
+        self.embedding_dim = embedding_dim
+        self.embedding_neighbors = embedding_neighbors
         self.max_samples = max_samples
         self.n_clusters = n_clusters
         self.random_state = random_state
@@ -82,10 +140,12 @@ class DBSCANModel(SampledFitMixin, ClusterModel):
         check_params(self)
         eps = None if self.eps == "auto" else float(self.eps)
 
-        def fit_labels(Xs):  # Xs: validated rows, so its width is the feature count
-            self.min_samples_ = 2 * Xs.shape[1] if self.min_samples == "auto" else int(self.min_samples)
-            self.eps_ = kdistance_eps(Xs, self.min_samples_, random_state=self.random_state) if eps is None else eps
-            self.dbscan_ = DBSCAN(eps=self.eps_, min_samples=self.min_samples_).fit(Xs)
+        def fit_labels(Xs):  # Xs: validated rows
+            Zs = self.fit_space_ = self._fit_space(Xs)
+            self._space_report(Zs)
+            self.min_samples_ = auto_min_samples(Zs.shape[1]) if self.min_samples == "auto" else int(self.min_samples)
+            self.eps_ = kdistance_eps(Zs, self.min_samples_, random_state=self.random_state) if eps is None else eps
+            self.dbscan_ = DBSCAN(eps=self.eps_, min_samples=self.min_samples_).fit(Zs)
             return self.dbscan_.labels_
 
         self._fit_sampled(X, fit_labels, None)
@@ -93,46 +153,53 @@ class DBSCANModel(SampledFitMixin, ClusterModel):
 
     def _prepare_assign(self, Xs: np.ndarray, labels_s: np.ndarray) -> None:
         core = self.dbscan_.core_sample_indices_
-        self.core_points_ = Xs[core]
+        self.core_points_ = self.fit_space_[core]
         self.core_labels_ = labels_s[core]
         self.core_nn_ = NearestNeighbors(n_neighbors=1).fit(self.core_points_) if len(core) else None
 
     def _assign(self, X: np.ndarray) -> np.ndarray:
         if self.core_nn_ is None:
             return np.full(len(X), -1, dtype=int)
-        dist, ind = self.core_nn_.kneighbors(X)
+        dist, ind = self.core_nn_.kneighbors(self._space(X))
         return np.where(dist[:, 0] <= self.eps_, self.core_labels_[ind[:, 0]], -1).astype(int)
 
     def fit_report(self) -> dict[str, float]:
         return {
             "fit/eps": self.eps_,
             "fit/min_samples": float(self.min_samples_),
+            "fit/space_dim": float(self.space_dim_),
             "fit/n_clusters_found": float(self.n_clusters_),
             "fit/noise_share": float(np.mean(self.labels_ == -1)),
             "fit/sampled": float(self.sampled_),
         }
 
 
-class HDBSCANModel(SampledFitMixin, ClusterModel):
+class HDBSCANModel(DensitySpaceMixin, SampledFitMixin, ClusterModel):
     """HDBSCAN (``sklearn.cluster.HDBSCAN``): hierarchical density clusters plus noise (-1).
 
-    ``min_cluster_size: auto`` = max(5, 1% of the fitted points). scikit-learn's HDBSCAN has
+    ``min_cluster_size: auto`` = max(5, 1% of the fitted points); ``min_samples: auto`` = 2 ×
+    the dimension of the space clustered (``auto_min_samples``; None: scikit-learn's default,
+    ``min_cluster_size``); both in ``fit_report``. scikit-learn's HDBSCAN has
     no out-of-sample rule; ``predict`` gives a new point the label of its nearest fitted
     point, noise included (an approximation, stated here).
     """
 
     _parameter_constraints = {
-        **wrapped_constraints(HDBSCAN, "min_samples", "cluster_selection_epsilon", "cluster_selection_method"),
+        **wrapped_constraints(HDBSCAN, "cluster_selection_epsilon", "cluster_selection_method"),
+        "min_samples": [*wrapped_constraints(HDBSCAN, "min_samples")["min_samples"], StrOptions({"auto"})],
         "min_cluster_size": [at_least(2), StrOptions({"auto"})], "max_samples": SAMPLING["max_samples"],
-        "random_state": SAMPLING["random_state"], **_IGNORED_K,
+        "random_state": SAMPLING["random_state"], **_SPACE, **_IGNORED_K,
     }
 
     def __init__(
         self,
         min_cluster_size: int | str = "auto",
-        min_samples: int | None = None,
+        min_samples: int | str | None = None,
         cluster_selection_epsilon: float = 0.0,
         cluster_selection_method: str = "eom",
+        embedding: str | None = None,
+        embedding_dim: int = 5,
+        embedding_neighbors: int = 30,
         max_samples: int | None = 20000,
         n_clusters: int | None = None,
         random_state: int = 0,
@@ -141,6 +208,9 @@ class HDBSCANModel(SampledFitMixin, ClusterModel):
         self.min_samples = min_samples
         self.cluster_selection_epsilon = cluster_selection_epsilon
         self.cluster_selection_method = cluster_selection_method
+        self.embedding = embedding
+        self.embedding_dim = embedding_dim
+        self.embedding_neighbors = embedding_neighbors
         self.max_samples = max_samples
         self.n_clusters = n_clusters
         self.random_state = random_state
@@ -149,15 +219,19 @@ class HDBSCANModel(SampledFitMixin, ClusterModel):
         check_params(self)
 
         def fit_labels(Xs):
-            mcs = self.min_cluster_size
+            Zs = self.fit_space_ = self._fit_space(Xs)
+            self._space_report(Zs)
+            mcs, ms = self.min_cluster_size, self.min_samples
             self.min_cluster_size_ = max(5, int(0.01 * len(Xs))) if mcs == "auto" else int(mcs)
+            self.min_samples_ = (auto_min_samples(Zs.shape[1]) if ms == "auto"
+                                 else self.min_cluster_size_ if ms is None else int(ms))
             self.hdbscan_ = HDBSCAN(
                 min_cluster_size=self.min_cluster_size_,
-                min_samples=self.min_samples,
+                min_samples=self.min_samples_,
                 cluster_selection_epsilon=self.cluster_selection_epsilon,
                 cluster_selection_method=self.cluster_selection_method,
                 copy=True,
-            ).fit(Xs)
+            ).fit(Zs)
             labels = self.hdbscan_.labels_.astype(int)
             labels[labels < -1] = -1  # -2/-3 mark infinite/missing values: noise to us
             return labels
@@ -166,17 +240,19 @@ class HDBSCANModel(SampledFitMixin, ClusterModel):
         return self
 
     def _prepare_assign(self, Xs: np.ndarray, labels_s: np.ndarray) -> None:
-        self.fit_points_ = Xs
+        self.fit_points_ = self.fit_space_
         self.fit_labels_ = labels_s
-        self.nn_ = NearestNeighbors(n_neighbors=1).fit(Xs)
+        self.nn_ = NearestNeighbors(n_neighbors=1).fit(self.fit_space_)
 
     def _assign(self, X: np.ndarray) -> np.ndarray:
-        _, ind = self.nn_.kneighbors(X)
+        _, ind = self.nn_.kneighbors(self._space(X))
         return self.fit_labels_[ind[:, 0]].astype(int)
 
     def fit_report(self) -> dict[str, float]:
         return {
             "fit/min_cluster_size": float(self.min_cluster_size_),
+            "fit/min_samples": float(self.min_samples_),
+            "fit/space_dim": float(self.space_dim_),
             "fit/n_clusters_found": float(self.n_clusters_),
             "fit/noise_share": float(np.mean(self.labels_ == -1)),
             "fit/sampled": float(self.sampled_),
