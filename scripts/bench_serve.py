@@ -297,8 +297,10 @@ def table(records: RawRecords) -> str:
     rows = http_rows(records)
     if rows:
         lines += ["## HTTP `POST /assign` (server and client each pinned to one core, 16 concurrent connections)", "",
-                  "Every commit measured is kept (oldest first): the rows before the compiled fast path "
-                  "(`seglab.pipeline.fast`) and after it.", "",
+                  "Every commit measured is kept (oldest first). `client`: the load generator (`httpx`: "
+                  "httpx.AsyncClient, the only one before 0477df8; `raw`: see below). The server's share of its core "
+                  "is its CPU seconds over the run's wall seconds: below 100 % it waited for its core (other jobs) or "
+                  "for the client.", "",
                   "| body | customers per request | client | requests | p50 ms | p99 ms | max ms | requests/s | "
                   "customers/s | server CPU ms/request | server's share of its core | client CPU ms/request | commit "
                   "| load |",
@@ -312,16 +314,40 @@ def table(records: RawRecords) -> str:
                          f"{x['requests_per_s']:,.0f} | {x['customers_per_s']:,.0f} | "
                          f"{1000 * x['server_cpu_s'] / x['requests']:.2f} | {x['server_cpu_s'] / x['wall_s']:.0%} | "
                          f"{client_ms} | `{r['commit']}` | {x['load1']:.1f} |")
-        lines += ["", "With 16 clients in flight on one server core, a request waits for the ones ahead of it: "
-                  "p50 is about 16 x the server CPU per request, whatever the load. Where the client's CPU per request "
-                  "exceeds the server's, the load generator (one Python process on one core) bounds the rate and is "
-                  "part of the latency; on a loaded machine the pinned cores are shared with other jobs, and the "
-                  "tail (p99) is mostly waiting for a core. Where one request's server CPU goes: "
-                  "`python scripts/profile_serve_request.py` (table below).", ""]
+        lines += ["", TAIL, ""]
     profile = ROOT / "experiments" / "serve_profile.md"
     if profile.is_file():
         lines += ["## Where one single-customer request's server CPU goes", "", profile.read_text().strip(), ""]
     return "\n".join(lines)
+
+
+TAIL = """With 16 requests in flight on one server core, p50 is about 16 x the server CPU per request when the
+server has its core to itself. What made p99 10x p50 (diagnosed 2026-12-01 22:35-23:05 UTC, load 6-12; each raw
+record holds its latency histogram and its 20 slowest requests):
+
+1. **The load generator.** httpx.AsyncClient spent ~2 ms of client CPU per request, more than the server (0.7-1.1
+   ms): with 16 connections on one core the client bounded the rate (the server used 12-52 % of its core in the
+   `httpx` rows) and its own event-loop backlog was counted as latency. Same server, same load (6.3-6.7): httpx
+   p50 67 ms, p99 641 ms, 122 requests/s; raw client p50 35 ms, p99 111 ms, 436 requests/s. The load generator is
+   now a raw asyncio HTTP/1.1 client (connections opened before the clock, one write per request, < 0.1 ms of
+   client CPU per request); `--client-kind httpx` keeps the old one.
+2. **Lazy warm-up in the server.** The first feature request compiled the fast path and made the first calls into
+   torch (~12 ms of CPU; 0.4 s for the first raw-events request) while the 16 requests in flight at the start
+   waited: the 15 slowest of 1,000 requests were the first 15 (81-120 ms), and p99 of 1,000 is the 10th slowest.
+   The server now compiles and sends one made-up customer through each path before it accepts connections
+   (`seglab.serve.app.warm_up`).
+3. **Server CPU per request.** Raw events took 32-49 ms (pandas feature building, the data source's checks); a few
+   customers' events now have their features built without pandas (`seglab.pipeline.fast_events`, equal to the
+   pipeline's within 1e-9), ~1 ms per request through HTTP. uvicorn with its C parser and event loop (httptools,
+   uvloop: the serve extra) halves what is left: 1.43 and 1.54 ms -> 0.76 and 0.82 ms of server CPU per
+   feature-row request in alternating runs at load 12.
+
+Not causes: Nagle and delayed ACKs (asyncio sets TCP_NODELAY on both ends, one write per request); the thread pool
+(feature rows were already assigned in the event loop, fast-path events now are too); garbage collection (no full
+collection in a 1,000-request run, but one over the ~0.55 M objects the server holds after start-up costs ~0.4 s of
+CPU, so the server freezes them out of the collector's reach). What is left on a loaded machine is the pinned server
+waiting for its core (37-39 % of it at load 9-12): the bar is for a quiet machine. Where one request's server CPU
+goes: `python scripts/profile_serve_request.py` (table below)."""
 
 
 def http_rows(records: RawRecords) -> list[dict]:
