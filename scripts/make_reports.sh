@@ -11,7 +11,9 @@
 # (MLflow experiment report-<dataset>), all with every model's default settings (epochs, early
 # stopping, architecture: see conf/model/*.yaml; nothing is shortened), then compare.py:
 #   1. deep:      model=ae_kmeans,dec,idec  x  model.latent_dim=5,10,20  x  seed=0,1,2   (27 runs)
-#   2. classical: model=kmeans,gmm,hierarchical,pca_kmeans  x  seed=0,1,2                 (12 runs)
+#   2. classical: model=kmeans,gmm,hierarchical,pca_kmeans,dbscan,hdbscan  x  seed=0,1,2 (18 runs;
+#                 DBSCAN/HDBSCAN find their own k, the others k = 5; each baseline's chosen settings,
+#                 clusters found and noise share are in the report's "Baseline settings" table)
 #   3. k sweep:   model=kmeans  x  n_clusters=2,3,4,6,7,8  x  seed=0,1,2                  (18 runs)
 #      (synthetic keeps data.n_segments=5 planted segments while k varies)
 # at k = n_clusters = 5 otherwise. Jobs run two at a time (hydra/launcher=local, joblib) with one
@@ -52,7 +54,7 @@ for name in "$@"; do
     mkdir -p "$logs"
     echo "commit=$commit seeds=$SEEDS latent=$LATENT load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)" > "$logs/sweep_info"
     "$PY" train.py -m "${common[@]}" model=ae_kmeans,dec,idec "model.latent_dim=$LATENT" "seed=$SEEDS"
-    "$PY" train.py -m "${common[@]}" model=kmeans,gmm,hierarchical,pca_kmeans "seed=$SEEDS"
+    "$PY" train.py -m "${common[@]}" model=kmeans,gmm,hierarchical,pca_kmeans,dbscan,hdbscan "seed=$SEEDS"
     "$PY" train.py -m "${common[@]}" "${ksweep[@]}" model=kmeans n_clusters=2,3,4,6,7,8 "seed=$SEEDS"
     echo "$(( $(date +%s) - start ))" > "$logs/sweep_seconds"
     # CPU seconds of the sweeps (user + system of every child process), and the load at the end

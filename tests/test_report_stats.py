@@ -71,3 +71,21 @@ def test_baseline_settings_are_reported():
     rows = blocks[1].rows
     assert rows[0] == ["GMM", "covariance type (by BIC)", "spherical (2 of 3 runs), tied (1 of 3 runs)"]
     assert rows[1][2] == "1e-06, 0.001" and all(r[0] == "GMM" for r in rows)
+
+
+def test_density_baseline_settings_and_outcome_are_reported():
+    from seglab.report.results import baseline_settings_blocks
+
+    runs = pd.DataFrame({"metric.fit/space_dim": [5.0, 5.0], "metric.fit/min_samples": [10.0, 10.0],
+                         "metric.fit/eps": [0.332, 0.352], "metric.fit/n_clusters_found": [12.0, 11.0],
+                         "metric.fit/noise_share": [0.003, 0.002]})
+    hdb = runs.drop(columns="metric.fit/eps").assign(**{"metric.fit/min_cluster_size": [50.0, 50.0]})
+    blocks = baseline_settings_blocks([Method("d", "DBSCAN", "x.DBSCANModel", False, {}, runs),
+                                       Method("d", "HDBSCAN", "x.HDBSCANModel", False, {}, hdb)])
+    rows = {(r[0], r[1]): r[2] for r in blocks[1].rows}
+    assert rows[("DBSCAN", "dimension of the space clustered")] == "5"
+    assert rows[("DBSCAN", "min_samples")] == "10"
+    assert rows[("DBSCAN", "eps (k-distance knee)")] == "0.332, 0.352"
+    assert rows[("DBSCAN", "clusters found")] == "11, 12"
+    assert rows[("DBSCAN", "noise share (own segment in metrics)")] == "0.2% (runs: 0.2% to 0.3%)"
+    assert rows[("HDBSCAN", "min_cluster_size")] == "50" and ("HDBSCAN", "eps (k-distance knee)") not in rows

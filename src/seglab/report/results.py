@@ -89,8 +89,10 @@ def dataset_results(dataset: str, methods: list[Method], metrics: list[MetricSpe
 
 #: Settings a classical baseline chose on its training data (``fit_report``), as the report names them.
 CHOSEN_SETTINGS = {"fit/covariance_type": "covariance type (by BIC)", "fit/reg_covar": "reg_covar (by BIC)",
-                   "fit/n_collapsed": "BIC candidates excluded as collapsed", "fit/min_samples": "min_samples",
-                   "fit/eps": "eps (k-distance knee)", "fit/min_cluster_size": "min_cluster_size"}
+                   "fit/n_collapsed": "BIC candidates excluded as collapsed",
+                   "fit/space_dim": "dimension of the space clustered", "fit/min_samples": "min_samples",
+                   "fit/eps": "eps (k-distance knee)", "fit/min_cluster_size": "min_cluster_size",
+                   "fit/n_clusters_found": "clusters found", "fit/noise_share": "noise share (own segment in metrics)"}
 
 
 def _setting_text(key: str, values: pd.Series) -> str:
@@ -100,6 +102,8 @@ def _setting_text(key: str, values: pd.Series) -> str:
     if key == "fit/covariance_type":
         names = v.map(lambda x: COVARIANCE_TYPES[int(x)] if 0 <= int(x) < len(COVARIANCE_TYPES) else str(x))
         return ", ".join(f"{name} ({count} of {len(v)} runs)" for name, count in names.value_counts().items())
+    if key == "fit/noise_share":
+        return f"{v.mean():.1%} (runs: {v.min():.1%} to {v.max():.1%})" if len(v) > 1 else f"{v.iloc[0]:.1%}"
     uniq = sorted(set(v.round(6)))
     return ", ".join(f"{x:g}" for x in uniq) if len(uniq) <= 5 else f"{v.min():.3g} to {v.max():.3g}"
 
@@ -107,7 +111,8 @@ def _setting_text(key: str, values: pd.Series) -> str:
 def baseline_settings_blocks(methods: list[Method]) -> list:
     """What each classical baseline chose on its own training data (the configuration its
     literature recommends: GMM's covariance structure and reg_covar by BIC, DBSCAN's eps by the
-    k-distance knee...), so a reader can judge whether the baselines were set up fairly."""
+    k-distance knee, min_samples from the dimension...) and, for the density models, the clusters
+    and noise share that came out, so a reader can judge whether the baselines were set up fairly."""
     rows = []
     for m in methods:
         if m.is_deep:
@@ -119,9 +124,11 @@ def baseline_settings_blocks(methods: list[Method]) -> list:
     if not rows:
         return []
     return [doc.Heading(3, "Baseline settings chosen on the training data"),
-            doc.Table(["Method", "setting", "chosen (over the method's runs)"], rows),
+            doc.Table(["Method", "setting", "chosen or found (over the method's runs)"], rows),
             doc.Para("Each baseline is configured the way its own literature recommends and records its choice in the "
-                     "run (`fit/*` metrics): see `conf/model/gmm.yaml`, `dbscan.yaml`, `hdbscan.yaml`.")]
+                     "run (`fit/*` metrics): see `conf/model/gmm.yaml`, `dbscan.yaml`, `hdbscan.yaml` (DBSCAN and "
+                     "HDBSCAN cluster a UMAP embedding of the features, min_samples = 2 × its dimension). A run whose "
+                     "clustering collapsed to one segment failed and records nothing here.")]
 
 
 def reference_k(methods: list[Method]) -> str | None:
