@@ -63,6 +63,21 @@ def test_write_run_figures(tmp_path):
         assert (tmp_path / f"{name}.png").stat().st_size > 1000
         assert (tmp_path / f"{name}.svg").exists()
     assert out["time/figures_s"] > 0
+    # laid out by tight_layout and saved at the figure's own size: no second (bbox "tight") draw
+    from PIL import Image
+
+    assert Image.open(tmp_path / "silhouette.png").size == (round(6.4 * plots.RUN_DPI), round(4.8 * plots.RUN_DPI))
+
+
+def test_render_tight_crops_and_untight_keeps_the_figure_size():
+    import io
+
+    from PIL import Image
+
+    fig = plots.silhouette_plot(np.linspace(-0.1, 0.9, 40), np.repeat([0, 1], 20), "t")
+    untight = Image.open(io.BytesIO(plots.render(fig, "png", 100, tight=False))).size
+    tight = Image.open(io.BytesIO(plots.render(fig, "png", 100))).size
+    assert untight == (640, 480) and tight != untight
 
 
 def test_feature_labels_in_segment_names():

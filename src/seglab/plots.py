@@ -66,10 +66,12 @@ def human(value: float) -> str:
     return f"{v:.3g}"
 
 
-def render(fig: Figure, fmt: str = "png", dpi: int | None = None) -> bytes:
-    """The figure as ``fmt`` bytes (``png`` at ``dpi``, default ``DPI``; ``svg``, ``pdf``)."""
+def render(fig: Figure, fmt: str = "png", dpi: int | None = None, tight: bool = True) -> bytes:
+    """The figure as ``fmt`` bytes (``png`` at ``dpi``, default ``DPI``; ``svg``, ``pdf``).
+    ``tight``: crop to the drawn content (``bbox_inches="tight"``, which draws the figure twice);
+    False for figures already laid out by ``tight_layout``, where it only costs CPU."""
     buf = io.BytesIO()
-    fig.savefig(buf, format=fmt, dpi=dpi or DPI, bbox_inches="tight", facecolor="white",
+    fig.savefig(buf, format=fmt, dpi=dpi or DPI, bbox_inches="tight" if tight else None, facecolor="white",
                 metadata={"Date": None} if fmt == "svg" else None)
     return buf.getvalue()
 
@@ -78,16 +80,18 @@ def to_png(fig: Figure) -> bytes:
     return render(fig, "png")
 
 
-def save(fig: Figure | bytes, path: str | Path, formats: Sequence[str] | None = None, dpi: int = RUN_DPI) -> Path:
+def save(fig: Figure | bytes, path: str | Path, formats: Sequence[str] | None = None, dpi: int = RUN_DPI,
+         tight: bool = True) -> Path:
     """Write ``fig`` to ``path`` and, for a Figure, the same stem in each of ``formats`` (default:
-    only ``path``'s own suffix; PNG at ``dpi``). PNG bytes are written as they are. Returns ``path``."""
+    only ``path``'s own suffix; PNG at ``dpi``; ``tight`` as in ``render``). PNG bytes are written
+    as they are. Returns ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(fig, (bytes, bytearray)):
         path.write_bytes(fig)
         return path
     for fmt in dict.fromkeys([path.suffix.lstrip(".") or "png", *(formats or ())]):
-        path.with_suffix("." + fmt).write_bytes(render(fig, fmt, dpi))
+        path.with_suffix("." + fmt).write_bytes(render(fig, fmt, dpi, tight))
     return path
 
 

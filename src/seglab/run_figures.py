@@ -45,14 +45,14 @@ def write_run_figures(run_dir: str | Path, X: np.ndarray, labels: np.ndarray, pr
             coords["UMAP"] = umap_lib.UMAP(random_state=random_state, n_jobs=1).fit_transform(Z)
         except ImportError:
             pass
-    save(embedding_views(coords, lab, f"segments in the {space} (2-D)", names), run_dir / "embedding.png", formats)
+    save(embedding_views(coords, lab, f"segments in the {space} (2-D)", names), run_dir / "embedding.png", formats, tight=False)
     kept = lab >= 0
     if len(np.unique(lab[kept])) >= 2 and kept.sum() > len(np.unique(lab[kept])):
         Xs = np.asarray(X, dtype=float)[idx][kept]
         save(silhouette_plot(silhouette_samples(Xs, lab[kept]), lab[kept],
                              "silhouette per customer (preprocessed features)", names),
-             run_dir / "silhouette.png", formats)
+             run_dir / "silhouette.png", formats, tight=False)
     kpis = segment_kpis(profiles, "segments")
     if kpis is not None:
-        save(kpis, run_dir / "segments.png", formats)
+        save(kpis, run_dir / "segments.png", formats, tight=False)
     return {"time/figures_s": time.perf_counter() - t0}
