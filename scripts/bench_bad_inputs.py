@@ -20,21 +20,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from bad_input_corpus import BASE, CASES, run_case  # noqa: E402
-from benchlib import ROOT, RawRecords, provenance_header  # noqa: E402
+from benchlib import ROOT, RawRecords, provenance_header, write_section  # noqa: E402
 
 OUT = ROOT / "experiments" / "reliability.md"
 RAW = ROOT / "experiments" / "bad_inputs_runs.jsonl"
-START, END = "<!-- bad-inputs:start -->", "<!-- bad-inputs:end -->"
-
-
-def write_section(path: Path, section: str) -> None:
-    text = path.read_text() if path.exists() else "# Reliability\n\n"
-    block = f"{START}\n{section.strip()}\n{END}\n"
-    if START in text and END in text:
-        text = text[:text.index(START)] + block + text[text.index(END) + len(END) + 1:]
-    else:
-        text = text.rstrip() + "\n\n" + block
-    path.write_text(text)
 
 
 def _cell(text: str) -> str:
@@ -96,7 +85,7 @@ def main(argv=None) -> None:
             result["wall_s"] = time.perf_counter() - t0
         records.add({"case": case.name}, result)
         print(f"{case.name}: {result['outcome']}", flush=True)
-    write_section(args.out, render(records))
+    write_section(args.out, "bad-inputs", render(records), "Reliability")
     print(f"wrote the bad-input section of {args.out}")
 
 

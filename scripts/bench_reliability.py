@@ -38,13 +38,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchlib import ROOT, RawRecords, load_average, provenance_header
+from benchlib import ROOT, RawRecords, load_average, provenance_header, write_section
 
 STAGES = ("data", "features", "pretraining", "clustering", "reports")
 SIGNALS = ("SIGINT", "SIGTERM", "SIGKILL")
 ARGS = ["data.n_customers=10000", "text=none", "model=dec", "model.max_epochs=10", "model.patience=null",
         "model.cluster_max_epochs=8", "model.tol=0", "model.n_init=2", "logger.experiment_name=reliability"]
-START, END = "<!-- interruptions:start -->", "<!-- interruptions:end -->"
 
 
 def in_stage(run_dir: Path, stage: str) -> bool:
@@ -186,16 +185,6 @@ def table(records: list[dict]) -> str:
     return "\n".join(rows)
 
 
-def write_section(path: Path, section: str) -> None:
-    text = path.read_text() if path.exists() else "# Reliability\n\n"
-    block = f"{START}\n{section.strip()}\n{END}\n"
-    if START in text and END in text:
-        text = text[:text.index(START)] + block + text[text.index(END) + len(END) + 1:]
-    else:
-        text = text.rstrip() + "\n\n" + block
-    path.write_text(text)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--stages", nargs="+", default=list(STAGES), choices=STAGES)
@@ -253,7 +242,7 @@ def write_table(out: Path, records: RawRecords) -> None:
                "Cells measured by `python scripts/bench_reliability.py` at commit " + ", ".join(sorted({f"`{r['commit']}`" for r in done})) + "."]
     ).replace("# Interruptions", "## Interruptions", 1)
     section += "\n" + table(done) + "\n\n" + LEGEND
-    write_section(out, section)
+    write_section(out, "interruptions", section, "Reliability")
     print(f"wrote {out}")
 
 

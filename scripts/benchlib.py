@@ -158,6 +158,21 @@ class RawRecords:
         return list(newest.values())
 
 
+def write_section(path: Path, name: str, section: str, title: str) -> None:
+    """Replace (or append) the block between ``<!-- name:start -->`` and ``<!-- name:end -->``.
+
+    Lets several benchmarks share one table file (each owns its marked block).
+    """
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    text = path.read_text() if path.exists() else f"# {title}\n\n"
+    block = f"{start}\n{section.strip()}\n{end}\n"
+    if start in text and end in text:
+        text = text[:text.index(start)] + block + text[text.index(end) + len(end) + 1:]
+    else:
+        text = text.rstrip() + "\n\n" + block
+    path.write_text(text)
+
+
 def _json_default(value: Any) -> Any:
     if hasattr(value, "item"):
         return value.item()

@@ -23,10 +23,11 @@ from the first value); a glob or folder is checked file by file in path order in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import pyarrow as pa
 
+from seglab.data.lines import LineSpec
 from seglab.data.sql_dialect import (  # noqa: F401 (the dialect helpers are imported from here too)
     DAY_US,
     DUCKDB,
@@ -39,47 +40,26 @@ from seglab.data.sql_dialect import (  # noqa: F401 (the dialect helpers are imp
 from seglab.errors import ConfigError, DataValidationError
 
 
-@dataclass
-class InputSpec:
-    """Which raw column is which canonical one, and how to read it."""
+@dataclass(kw_only=True)
+class InputSpec(LineSpec):
+    """``LineSpec``'s column mapping and policies, plus which files to read and their column kinds."""
 
     files: list[str]
     kinds: dict[str, str]
-    customer_id: str = "customer_id"
-    timestamp: str = "timestamp"
-    amount: str = "amount"
-    quantity: str | None = None
-    category: str | None = None
-    date_format: str | None = None
-    date_unit: str | None = None
     drop_duplicates: bool = True
     #: integer ids kept as BIGINT inside the engine (faster joins and group-bys than text at
     #: 10^8 rows); callers turn them into the canonical text ids on the per-customer result
     integer_ids: bool = False
-    unit_price: str | None = None
-    invoice: str | None = None
-    item: str | None = None
-    cancel_prefix: str = "C"
-    missing_customer: str = "error"
-    returns: str = "error"
-    nonpositive_price: str = "error"
-    future_dates: str = "error"
-    reference_date: str | None = None
 
     @classmethod
-    def from_lines(cls, lines, *, files: list[str], kinds: dict[str, str], drop_duplicates: bool = True) -> InputSpec:
-        """The spec of ``lines`` (a ``seglab.data.lines.LineSpec``) for these files."""
-        from dataclasses import fields
-
-        shared = {f.name: getattr(lines, f.name) for f in fields(lines)}
+    def from_lines(cls, lines: LineSpec, *, files: list[str], kinds: dict[str, str],
+                   drop_duplicates: bool = True) -> InputSpec:
+        """The spec of ``lines`` for these files."""
+        shared = {f.name: getattr(lines, f.name) for f in fields(LineSpec)}
         return cls(files=files, kinds=kinds, drop_duplicates=drop_duplicates, **shared)
 
-    def line_spec(self):
+    def line_spec(self) -> LineSpec:
         """The ``LineSpec`` the pandas path reads these files with."""
-        from dataclasses import fields
-
-        from seglab.data.lines import LineSpec
-
         return LineSpec(**{f.name: getattr(self, f.name) for f in fields(LineSpec)})
 
 
