@@ -80,9 +80,10 @@ def test_umap_embedding_bad_settings_are_config_errors(mixed):
         HDBSCANModel(embedding="umap", embedding_dim=0).fit(mixed[0])
 
 
-@pytest.mark.slow  # UMAP's out-of-sample transform compiles more numba code (about 20 s)
 @pytest.mark.parametrize("cls", [DBSCANModel, HDBSCANModel])
 def test_umap_embedding_sampled_fit_assigns_the_rest(cls):
+    """Rows outside the fitted sample are placed in the embedding from their nearest fitted rows."""
+    pytest.importorskip("umap")
     X, y = mixed_features(n=900, seed=1)
     model = cls(min_samples="auto", embedding="umap", max_samples=500, random_state=0).fit(X)
     assert model.fit_report()["fit/sampled"] == 1.0

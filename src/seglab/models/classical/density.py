@@ -46,11 +46,19 @@ def auto_min_samples(n_dims: int) -> int:
     return 2 * int(n_dims)
 
 
+#: Fitted rows whose embeddings place a new row (``DensitySpaceMixin._space``).
+PLACE_NEIGHBORS = 5
+
+
 class DensitySpaceMixin:
     """The space a density model clusters (``embedding``): the validated features, or their UMAP
     embedding (``embedding_dim`` dimensions, ``embedding_neighbors`` neighbours, ``min_dist`` 0).
-    New rows go through UMAP's out-of-sample ``transform`` (which returns the fitted embedding
-    unchanged for the very rows it was fitted on)."""
+
+    A new row is placed in the embedding at the inverse-distance-weighted mean of its
+    ``PLACE_NEIGHBORS`` nearest fitted rows' embeddings (a fitted row lands on its own), which is
+    how UMAP's ``transform`` starts before its optimisation epochs. Those epochs would cost
+    seconds per call (and a numba compilation per process), and ``predict`` is called many times
+    per run (permutation importances), so they are left out: an approximation, stated here."""
 
     def _fit_space(self, Xs: np.ndarray) -> np.ndarray:
         self.embedder_ = None
@@ -62,14 +70,17 @@ class DensitySpaceMixin:
                                    min_dist=0.0, random_state=int(self.random_state), n_jobs=1)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=r".*n_jobs value.*overridden.*")
-            return np.asarray(self.embedder_.fit_transform(Xs), dtype=np.float64)
+            Zs = np.asarray(self.embedder_.fit_transform(Xs), dtype=np.float64)
+        self.place_nn_ = NearestNeighbors(n_neighbors=min(PLACE_NEIGHBORS, len(Xs))).fit(Xs)
+        return Zs
 
     def _space(self, X: np.ndarray) -> np.ndarray:
         if getattr(self, "embedder_", None) is None:
             return X
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=r".*n_jobs value.*overridden.*")
-            return np.asarray(self.embedder_.transform(X), dtype=np.float64)
+        dist, ind = self.place_nn_.kneighbors(X)
+        w = 1.0 / np.maximum(dist, 1e-12)
+        w /= w.sum(axis=1, keepdims=True)
+        return np.einsum("nk,nkd->nd", w, self.fit_space_[ind])
 
     def _space_report(self, Zs: np.ndarray) -> None:
         self.space_dim_ = int(Zs.shape[1])
