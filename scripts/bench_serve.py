@@ -159,7 +159,7 @@ def bench_http(records: RawRecords, run_dir: Path, pipe, data, work: Path, reque
             if records.done(key):
                 continue
             n = requests if batch == 1 else max(requests // 8, 50)
-            cpu0 = server_cpu(server.pid)
+            cpu0, wait0 = server_cpu(server.pid), server_wait(server.pid)
             done = subprocess.run(["taskset", "-c", "1", sys.executable, __file__, "--client", url, "--bodies", str(bodies),
                                    "--body", body, "--batch", str(batch), "--requests", str(n),
                                    "--client-kind", client_kind],
@@ -167,7 +167,8 @@ def bench_http(records: RawRecords, run_dir: Path, pipe, data, work: Path, reque
             if done.returncode:
                 raise SystemExit(done.stderr[-2000:])
             result = json.loads(done.stdout.strip().splitlines()[-1])
-            result.update(server_cpu_s=server_cpu(server.pid) - cpu0, load1=load_average()[0])
+            result.update(server_cpu_s=server_cpu(server.pid) - cpu0, load1=load_average()[0],
+                          server_wait_s=server_wait(server.pid) - wait0)
             records.add(key, result)
             print(f"http {body} x{batch}: p50 {result['p50_ms']:.1f} ms p99 {result['p99_ms']:.1f} ms", flush=True)
     finally:
@@ -178,6 +179,12 @@ def bench_http(records: RawRecords, run_dir: Path, pipe, data, work: Path, reque
 def server_cpu(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_wait(pid: int) -> float:
+    """Seconds the server's main thread (its event loop) has spent runnable but waiting for a core
+    (``/proc/PID/schedstat``): on a shared machine, the part of the latency that is other jobs."""
+    return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
 
 
 def client(url: str, bodies: Path, body: str, batch: int, requests: int, concurrency: int = 16,
@@ -302,18 +309,19 @@ def table(records: RawRecords) -> str:
                   "is its CPU seconds over the run's wall seconds: below 100 % it waited for its core (other jobs) or "
                   "for the client.", "",
                   "| body | customers per request | client | requests | p50 ms | p99 ms | max ms | requests/s | "
-                  "customers/s | server CPU ms/request | server's share of its core | client CPU ms/request | commit "
-                  "| load |",
-                  "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
+                  "customers/s | server CPU ms/request | server's share of its core | server waiting for its core "
+                  "ms/request | client CPU ms/request | commit | load |",
+                  "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
         for r in rows:
             x = r["result"]
             client_ms = f"{1000 * x['client_cpu_s'] / x['requests']:.2f}" if "client_cpu_s" in x else "-"
             top = f"{x['max_ms']:.1f}" if "max_ms" in x else "-"
+            wait = f"{1000 * x['server_wait_s'] / x['requests']:.2f}" if "server_wait_s" in x else "-"
             lines.append(f"| {r['key']['body']} | {r['key']['batch']} | {r['key'].get('client', 'httpx')} | "
                          f"{x['requests']:,} | {x['p50_ms']:.1f} | {x['p99_ms']:.1f} | {top} | "
                          f"{x['requests_per_s']:,.0f} | {x['customers_per_s']:,.0f} | "
                          f"{1000 * x['server_cpu_s'] / x['requests']:.2f} | {x['server_cpu_s'] / x['wall_s']:.0%} | "
-                         f"{client_ms} | `{r['commit']}` | {x['load1']:.1f} |")
+                         f"{wait} | {client_ms} | `{r['commit']}` | {x['load1']:.1f} |")
         lines += ["", TAIL, ""]
     profile = ROOT / "experiments" / "serve_profile.md"
     if profile.is_file():
@@ -339,8 +347,9 @@ record holds its latency histogram and its 20 slowest requests):
 3. **Server CPU per request.** Raw events took 32-49 ms (pandas feature building, the data source's checks); a few
    customers' events now have their features built without pandas (`seglab.pipeline.fast_events`, equal to the
    pipeline's within 1e-9), ~1 ms per request through HTTP. uvicorn with its C parser and event loop (httptools,
-   uvloop: the serve extra) halves what is left: 1.43 and 1.54 ms -> 0.76 and 0.82 ms of server CPU per
-   feature-row request in alternating runs at load 12.
+   uvloop: the serve extra) takes about a third off a feature-row request: 0.94 -> 0.57 ms of server CPU (means of
+   7 alternating runs of 1,000-3,000 requests each with h11 + asyncio and with httptools + uvloop, load 6-12;
+   single runs ranged 0.51-1.54 and 0.38-0.82 ms: CPU time, too, is inflated on a loaded machine).
 
 Not causes: Nagle and delayed ACKs (asyncio sets TCP_NODELAY on both ends, one write per request); the thread pool
 (feature rows were already assigned in the event loop, fast-path events now are too); garbage collection (no full
