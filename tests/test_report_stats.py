@@ -77,7 +77,7 @@ def test_density_baseline_settings_and_outcome_are_reported():
     from seglab.report.results import baseline_settings_blocks
 
     runs = pd.DataFrame({"metric.fit/space_dim": [5.0, 5.0], "metric.fit/min_samples": [10.0, 10.0],
-                         "metric.fit/eps": [0.332, 0.352], "metric.fit/n_clusters_found": [12.0, 11.0],
+                         "metric.fit/eps": [0.33214, 0.35191], "metric.fit/n_clusters_found": [12.0, 11.0],
                          "metric.fit/noise_share": [0.003, 0.002]})
     hdb = runs.drop(columns="metric.fit/eps").assign(**{"metric.fit/min_cluster_size": [50.0, 50.0]})
     blocks = baseline_settings_blocks([Method("d", "DBSCAN", "x.DBSCANModel", False, {}, runs),

@@ -104,8 +104,8 @@ def _setting_text(key: str, values: pd.Series) -> str:
         return ", ".join(f"{name} ({count} of {len(v)} runs)" for name, count in names.value_counts().items())
     if key == "fit/noise_share":
         return f"{v.mean():.1%} (runs: {v.min():.1%} to {v.max():.1%})" if len(v) > 1 else f"{v.iloc[0]:.1%}"
-    uniq = sorted(set(v.round(6)))
-    return ", ".join(f"{x:g}" for x in uniq) if len(uniq) <= 5 else f"{v.min():.3g} to {v.max():.3g}"
+    uniq = list(dict.fromkeys(f"{x:.3g}" for x in sorted(set(v.round(6)))))
+    return ", ".join(uniq) if len(uniq) <= 5 else f"{v.min():.3g} to {v.max():.3g}"
 
 
 def baseline_settings_blocks(methods: list[Method]) -> list:
