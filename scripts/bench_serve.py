@@ -351,12 +351,17 @@ record holds its latency histogram and its 20 slowest requests):
    7 alternating runs of 1,000-3,000 requests each with h11 + asyncio and with httptools + uvloop, load 6-12;
    single runs ranged 0.51-1.54 and 0.38-0.82 ms: CPU time, too, is inflated on a loaded machine).
 
-Not causes: Nagle and delayed ACKs (asyncio sets TCP_NODELAY on both ends, one write per request); the thread pool
+Not causes: Nagle and delayed ACKs (asyncio and uvloop set TCP_NODELAY on the server's connections, checked; the
+client sets it and sends a request in one write); the thread pool
 (feature rows were already assigned in the event loop, fast-path events now are too); garbage collection (no full
 collection in a 1,000-request run, but one over the ~0.55 M objects the server holds after start-up costs ~0.4 s of
 CPU, so the server freezes them out of the collector's reach). What is left on a loaded machine is the pinned server
-waiting for its core (37-39 % of it at load 9-12): the bar is for a quiet machine. Where one request's server CPU
-goes: `python scripts/profile_serve_request.py` (table below)."""
+waiting for its core: at load 4.7 (`a8d1b6d` rows) the server's event loop spent 0.38 ms per feature-row request
+runnable but waiting for its core (`/proc/PID/schedstat`) beside 0.41 ms of CPU, and got 52 % of the core; at load
+9-12, 37-40 %. The bar is for a quiet machine. The first 15-30 requests of a run are still among the slowest on the
+loaded machine (e.g. 25-35 ms against a p50 of 7-8 ms at load 4.4), after the server has idled while the client
+started; not diagnosed further. Where one request's server CPU goes: `python scripts/profile_serve_request.py`
+(table below)."""
 
 
 def http_rows(records: RawRecords) -> list[dict]:

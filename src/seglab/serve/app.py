@@ -7,8 +7,10 @@
   "distance"}]}`` in request order. A body that does not fit the schema is a 422 naming the
   field; feature rows without the run's columns, or events a data source would refuse, are a 422
   with seglab's message. Feature rows take the run's pipeline compiled to arrays
-  (`seglab.pipeline.fast`, the same numbers in a fraction of a millisecond) when it can be; the
-  ``X-Seglab-Path`` response header says ``fast`` or ``general``;
+  (`seglab.pipeline.fast`, the same numbers in a fraction of a millisecond) when it can be, and a
+  few customers' raw events have their features built without pandas (`seglab.pipeline.fast_events`);
+  the ``X-Seglab-Path`` response header says ``fast`` or ``general``. Both paths are compiled and
+  warmed up (`warm_up`) before the first request;
 - ``GET /health``: the run, its model, its segments and feature columns;
 - ``GET /segments``: the run's segment profiles and names (``profiles.csv``,
   ``segment_names.json``) and the training shares;
