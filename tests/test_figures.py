@@ -62,7 +62,7 @@ def test_write_run_figures(tmp_path):
     for name in ("embedding", "silhouette", "segments"):
         assert (tmp_path / f"{name}.png").stat().st_size > 1000
         assert (tmp_path / f"{name}.svg").exists()
-    assert out["time/figures_s"] > 0
+    assert out["time/figures_s"] > 0 and out["time/figures_cpu_s"] > 0
     # laid out by tight_layout and saved at the figure's own size: no second (bbox "tight") draw
     from PIL import Image
 
