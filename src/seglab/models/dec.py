@@ -17,8 +17,13 @@ recomputed, and training stops when less than ``tol`` of the labels changed over
   features) the latent start is a lottery: in 2 of 9 pretrainings, at 5,000 as at 10^5
   customers, k-means on the code preferred a solution with two segments merged, which
   self-training did not undo (experiments/scale_tuning.md); the input start does not depend on
-  the autoencoder's geometry. On raw pixels k-means on the inputs is poor and ``latent`` is the
-  right start;
+  the autoencoder's geometry. What the code does with review text is why: the customers with
+  negative reviews (a mode cutting across every segment, weighted as one feature in the inputs)
+  become a well-separated region of the code, k-means there spends a cluster on them and merges
+  two behaviour segments, and that partition has a lower k-means inertia in the code than the
+  planted one, so more restarts do not help (experiments/default_seeds.md: with ``text=none`` no
+  latent start fell below ARI 0.8). On raw pixels k-means on the inputs is poor and ``latent``
+  is the right start;
 - ``cluster_sample_size``: the clustering phase runs on a seeded sample of at most this many
   rows (None: all). Every target update is a pass over that set, so its cost and the number of
   steps to settle no longer grow with the data; the final labels are then predicted for every row.
