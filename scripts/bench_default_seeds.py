@@ -39,6 +39,7 @@ from benchlib import ROOT, RawRecords, mean_std, provenance_header, run_timed  #
 RECORDS = ROOT / "experiments" / "default_seeds_runs.jsonl"
 TUNING_RECORDS = ROOT / "experiments" / "default_seeds_tuning_runs.jsonl"
 REPORT = ROOT / "experiments" / "default_seeds.md"
+FINDINGS = Path(__file__).with_name("default_seeds_findings.md")  # written by hand from the tables
 VARIANTS = {"shipped": ["text.head=shipped"], "adapter": ["text.head=adapter"], "none": ["text=none"]}
 FAIL_ARI = 0.9
 
@@ -223,6 +224,8 @@ def write_report(args: argparse.Namespace, records: RawRecords) -> None:
                                                                                     strict=True)]
     if args.note:
         lines += ["", *args.note]
+    if FINDINGS.exists():
+        lines += ["", FINDINGS.read_text().strip()]
     lines += tuning_section(args, RawRecords(TUNING_RECORDS, any_commit=True))
     REPORT.write_text("\n".join(lines) + "\n")
     print(f"wrote {REPORT}")
