@@ -2,6 +2,8 @@
 the space clustered, eps by the k-distance knee, and (the conf/model default) a UMAP embedding
 when the features mix point masses with spread-out values."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from sklearn.cluster import HDBSCAN
@@ -89,3 +91,25 @@ def test_umap_embedding_sampled_fit_assigns_the_rest(cls):
     assert model.fit_report()["fit/sampled"] == 1.0
     keep = model.labels_ >= 0
     assert keep.mean() > 0.9 and adjusted_rand_score(y[keep], model.labels_[keep]) > 0.9
+
+
+def test_a_density_run_reports_the_k_it_found(tmp_path):
+    """The run's summary and console line give the clusters DBSCAN found, not the ignored n_clusters."""
+    import json
+
+    from hydra import compose, initialize_config_dir
+
+    from seglab.console import segment_lines
+    from seglab.train import run
+
+    root = Path(__file__).resolve().parents[1]
+    with initialize_config_dir(config_dir=str(root / "conf"), version_base="1.3"):
+        cfg = compose("config", overrides=[f"log_dir={tmp_path}", "logger.mlflow=false", "model=dbscan",
+                                           "model.embedding=null", "model.eps=3.0", "model.min_samples=5",
+                                           "data.n_customers=300", "text=none", "explain.enabled=false",
+                                           "n_clusters=7", "num_threads=1"])
+    result = run(cfg, run_dir=tmp_path / "dbscan")
+    found = int(result.metrics["fit/n_clusters_found"])
+    summary = json.loads((result.run_dir / "metrics.json").read_text())
+    assert summary["n_clusters"] == found != 7
+    assert segment_lines(result)[0] == f"  segments: k={found} found by the model (noise, if any, is segment -1)"

@@ -272,12 +272,15 @@ def _run(cfg: DictConfig, run_dir: Path, active) -> RunResult:
     check_not_collapsed(labels, cfg.model._target_.rsplit(".", 1)[-1])
     proba = np.asarray(model.predict_proba(X)) if hasattr(model, "predict_proba") else None
     latent = model.transform(X) if getattr(model, "has_embedding", False) else None
+    k = getattr(model, "n_clusters", None)
+    if getattr(model, "finds_own_k", False):  # density models ignore n_clusters: k is what they found
+        k, k_rule = int(model.n_clusters_), "found by the model (noise, if any, is segment -1)"
 
     t0 = time.perf_counter()
     active.stage("evaluate")
     truth = None if data.truth is None else np.asarray(data.truth)
     metrics, warnings = evaluate_clustering(
-        X, labels, truth=truth, latent=latent, n_clusters=getattr(model, "n_clusters", None),
+        X, labels, truth=truth, latent=latent, n_clusters=k,
         silhouette_sample_size=cfg.eval.silhouette_sample_size,
         small_cluster_share=cfg.eval.small_cluster_share, random_state=cfg.seed)
     timings["time/evaluate_s"] = time.perf_counter() - t0
@@ -325,7 +328,7 @@ def _run(cfg: DictConfig, run_dir: Path, active) -> RunResult:
     (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
     (run_dir / "preprocess_report.json").write_text(json.dumps(preprocessor.report_, indent=2, default=str))
     save_pipeline(cfg, run_dir, data, features, preprocessor, model, labels, latent if latent is not None else X)
-    n_clusters = int(cfg.model.get("n_clusters", len(set(labels.tolist()) - {-1})))
+    n_clusters = int(k if k is not None else len(set(labels.tolist()) - {-1}))
     summary = {"dataset": cfg.data.name, "model": cfg.model._target_, "n_customers": data.n_customers,
                "n_clusters": n_clusters, "seed": int(cfg.seed), "warnings": warnings,
                "text": features.attrs.get("seglab.text", {}),

@@ -60,6 +60,9 @@ class DensitySpaceMixin:
     seconds per call (and a numba compilation per process), and ``predict`` is called many times
     per run (permutation importances), so they are left out: an approximation, stated here."""
 
+    #: k is what the model finds (``n_clusters_``), not ``n_clusters``: runs report that
+    finds_own_k = True
+
     def _fit_space(self, Xs: np.ndarray) -> np.ndarray:
         self.embedder_ = None
         if self.embedding is None:
