@@ -299,10 +299,11 @@ def _run(cfg: DictConfig, run_dir: Path, active) -> RunResult:
     segments_frame(data.customer_ids, labels, proba).to_parquet(run_dir / "segments.parquet", index=False)
     t0 = time.perf_counter()
     active.stage("reports")
+    profiles = OmegaConf.to_container(cfg.profiles, resolve=True)
+    profiles["feature_labels"] = {**data.feature_labels, **(profiles.get("feature_labels") or {})}
     metrics.update(write_segment_reports(
         run_dir, features=features, X=X, labels=labels, model=model, proba=proba,
-        feature_names=preprocessor.feature_names_out_,
-        profiles=OmegaConf.to_container(cfg.profiles, resolve=True),
+        feature_names=preprocessor.feature_names_out_, profiles=profiles,
         explain=OmegaConf.to_container(cfg.explain, resolve=True), random_state=cfg.seed))
     if cfg.get("figures") is not None and cfg.figures.enabled:  # embedding, silhouette, segments
         from seglab.run_figures import write_run_figures
@@ -323,7 +324,7 @@ def _run(cfg: DictConfig, run_dir: Path, active) -> RunResult:
         metrics.update(write_forecasts(
             run_dir, split, features=features, labels=labels, proba=proba, latent=latent,
             options=OmegaConf.to_container(cfg.predict, resolve=True),
-            profiles=OmegaConf.to_container(cfg.profiles, resolve=True), random_state=cfg.seed))
+            profiles=profiles, random_state=cfg.seed))
     active.stage("save")
     (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
     (run_dir / "preprocess_report.json").write_text(json.dumps(preprocessor.report_, indent=2, default=str))

@@ -43,6 +43,8 @@ class CustomerData:
             ``amount`` is the value each row netted (> 0), ``kind`` is ``cancellation`` or
             ``return``. The return features (``return_rate``, ``return_value_share``,
             ``cancellations``) are computed from it. On-disk transactions hold it as a view.
+        feature_labels: business words for this data's own columns in segment names and figures
+            (a source's ``feature_labels`` option; ``profiles.feature_labels`` overrides them).
     """
 
     name: str
@@ -54,6 +56,7 @@ class CustomerData:
     meta: dict = field(default_factory=dict)
     features: pd.DataFrame | None = None
     returns: pd.DataFrame | None = None
+    feature_labels: dict = field(default_factory=dict)
 
     @property
     def n_customers(self) -> int:

@@ -50,6 +50,8 @@ class TableSource(DataSource):
             replaced by ``<col>_days``, days before ``reference_date``.
         reference_date: the "as of" date (default: the latest date in ``date_columns``; also
             stored as ``CustomerData.reference_date``).
+        feature_labels: column -> business words in segment names and figures (e.g.
+            ``{Income: household income}``; a ``<col>_days`` date column is labelled by ``<col>``'s).
     """
 
     def __init__(
@@ -68,6 +70,7 @@ class TableSource(DataSource):
         date_columns: list[str] | None = None,
         date_format: str | None = None,
         reference_date: str | None = None,
+        feature_labels: dict[str, str] | None = None,
     ) -> None:
         self.name = name
         self.path = path
@@ -83,6 +86,7 @@ class TableSource(DataSource):
         self.date_columns = as_list(date_columns)
         self.date_format = date_format
         self.reference_date = reference_date
+        self.feature_labels = dict(feature_labels or {})
 
     def load(self) -> CustomerData:
         if not self.path:
@@ -127,5 +131,8 @@ class TableSource(DataSource):
         meta.update(n_attributes=attrs.shape[1], dropped_columns=self.drop_columns)
         if ref is not None:
             meta["date_reference"] = str(ref.date())
-        data = CustomerData(name=self.name, customers=customers, truth=truth, reference_date=ref, meta=meta)
+        labels = {**{f"{c}_days": v for c, v in self.feature_labels.items() if c in self.date_columns},
+                  **self.feature_labels}
+        data = CustomerData(name=self.name, customers=customers, truth=truth, reference_date=ref, meta=meta,
+                            feature_labels=labels)
         return validate_customer_data(data)
