@@ -35,6 +35,7 @@ import socket
 import sqlite3
 import threading
 import time
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -288,7 +289,9 @@ class Tracker:
 
         # an explicit source: a plain string makes MLflow guess its kind (and warn about it)
         origin = CodeDatasetSource(tags={"seglab.data.source": source})
-        dataset = mlflow.data.from_pandas(summary, source=origin, name=name, digest=digest[:36])
+        with warnings.catch_warnings():  # the summary's integer columns (counts) are never missing
+            warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer column")
+            dataset = mlflow.data.from_pandas(summary, source=origin, name=name, digest=digest[:36])
         self.client.log_inputs(self.run_id, [DatasetInput(dataset._to_mlflow_entity(),
                                                           tags=[InputTag("mlflow.data.context", context)])])
 

@@ -27,6 +27,7 @@ def log_pyfunc(client: Any, run_id: str, run_dir: str | Path, pipe: Any) -> str:
     """Save ``run_dir``'s bundle as a pyfunc model and log it to tracker run ``run_id`` under
     ``segments/`` (``client``: an ``MlflowClient``); returns its ``runs:/`` URI."""
     import tempfile
+    import warnings
 
     import mlflow
     from mlflow.models import infer_signature
@@ -35,7 +36,9 @@ def log_pyfunc(client: Any, run_id: str, run_dir: str | Path, pipe: Any) -> str:
     from seglab.rundir import BUNDLE
 
     example = synthetic_example(pipe)
-    signature = infer_signature(example, pipe.assign(pipe.feature_matrix(example)).reset_index())
+    with warnings.catch_warnings():  # the integer column is `segment`, which is never missing
+        warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer column")
+        signature = infer_signature(example, pipe.assign(pipe.feature_matrix(example)).reset_index())
     code = Path(__file__).with_name("pyfunc_model.py")
     with tempfile.TemporaryDirectory(prefix="seglab-pyfunc-") as tmp:
         path = Path(tmp) / MODEL_NAME
