@@ -51,3 +51,35 @@ def test_segment_names_use_the_data_config_labels_and_the_profiles_override(tmp_
     assert "wine spend" in names and "monthly site visits" in names
     assert "MntWines" not in names and "NumWebVisitsMonth" not in names and "web visits" not in names.replace(
         "monthly site visits", "")
+
+
+def test_reports_name_a_runs_segments_with_the_labels_the_run_used(tmp_path, monkeypatch):
+    """The comparison report re-derives names from a saved run in that run's words (its data
+    config's labels, overridden by profiles.feature_labels), in the names and the heatmap."""
+    from types import SimpleNamespace
+
+    import yaml
+
+    from seglab import plots
+    from seglab.report.figures import DatasetFigures
+
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump({
+        "data": {"feature_labels": {"MntWines": "wine spend", "Income": "income"}},
+        "profiles": {"feature_labels": {"Income": "household income"}}}))
+    pd.DataFrame({"segment": ["0", "1", "all"], "name": ["old", "old", ""], "size": [5, 5, 10],
+                  "share": [0.5, 0.5, 1.0], "MntWines": [10.0, 300.0, 155.0], "Income": [9e4, 2e4, 5.5e4]}
+                 ).to_csv(tmp_path / "profiles.csv", index=False)
+    pd.DataFrame({"MntWines": [-1.5, 1.5], "Income": [1.2, -1.2]}, index=["0", "1"]).to_csv(
+        tmp_path / "profile_deviations.csv")
+    files = SimpleNamespace(path=lambda run, name: tmp_path / name if (tmp_path / name).is_file() else None)
+    seen = {}
+
+    def heatmap(profiles, title, deviations=None, **kw):
+        seen.update(names=list(profiles["name"]), labels=kw.get("labels"))
+
+    monkeypatch.setattr(plots, "profile_heatmap", heatmap)
+    figures = DatasetFigures(files, embedding=False)
+    assert figures.feature_labels(pd.Series({"run_id": "r"})) == {"MntWines": "wine spend", "Income": "household income"}
+    figures.profiles("d", SimpleNamespace(label="k-means"), pd.Series({"run_id": "r"}))
+    assert seen["labels"]["Income"] == "household income"
+    assert "low wine spend" in seen["names"][0] and "high household income" in seen["names"][0]

@@ -10,6 +10,7 @@ from collections import defaultdict
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from seglab import plots
 from seglab.evaluate.profiles import segment_names
@@ -26,7 +27,7 @@ from seglab.report.table import (
     short_model_name,
     sort_key,
 )
-from seglab.rundir import EMBEDDING
+from seglab.rundir import CONFIG, EMBEDDING
 
 K_KEYS = ("n_clusters", "model.n_clusters")
 BUSINESS = ("name", "size", "share", "revenue_share", "aov", "purchases_per_year", "churn_share", "clv",
@@ -155,6 +156,16 @@ class DatasetFigures:
                    f"Segment shares of each method's representative run (median {prim.label} seed).")
         return blocks
 
+    def feature_labels(self, run: pd.Series) -> dict[str, str]:
+        """The run's business words for features, as the run used them: its data config's
+        ``feature_labels`` overridden by ``profiles.feature_labels`` (from its saved config)."""
+        path = self.files.path(run, CONFIG)
+        if path is None:
+            return {}
+        cfg = yaml.safe_load(path.read_text()) or {}
+        return {**((cfg.get("data") or {}).get("feature_labels") or {}),
+                **((cfg.get("profiles") or {}).get("feature_labels") or {})}
+
     def profiles(self, dataset: str, method: Method, run: pd.Series) -> list:
         """The run's profile heatmap and its business indicators."""
         path = self.files.path(run, "profiles.csv")
@@ -164,11 +175,13 @@ class DatasetFigures:
         profiles = pd.read_csv(path)
         dev_path = self.files.path(run, "profile_deviations.csv")
         deviations = pd.read_csv(dev_path, index_col=0) if dev_path is not None else None
+        labels = self.feature_labels(run)
         if deviations is not None and "name" in profiles:  # names in today's words (feature labels)
-            names = segment_names(deviations)
+            names = segment_names(deviations, labels=labels)
             seg = profiles["segment"].astype(str)
             profiles["name"] = [names.get(s, old) for s, old in zip(seg, profiles["name"], strict=True)]
-        png = plots.profile_heatmap(profiles, f"{dataset} · {method.label} · segment profiles", deviations)
+        png = plots.profile_heatmap(profiles, f"{dataset} · {method.label} · segment profiles", deviations,
+                                    labels=labels)
         if self.interactive is not None:
             z, values, _ = plots.profile_matrix(profiles, deviations)
             self.interactive.profiles(f"{dataset} · {method.label} · segment profiles (run {run['run_id']})", z, values)
