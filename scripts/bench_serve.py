@@ -127,11 +127,12 @@ def free_port() -> int:
 
 
 def bench_http(records: RawRecords, run_dir: Path, pipe, data, work: Path, requests: int,
-               client_kind: str = "raw") -> None:
+               client_kind: str = "raw", repeat: int = 0) -> None:
     import httpx
 
     cases = [("features", 1), ("events", 1), ("features", 64)]
-    if all(records.done({"what": "http", "body": b, "batch": k, "client": client_kind}) for b, k in cases):
+    again = {"repeat": repeat} if repeat else {}  # --repeat N: another measurement at the same commit
+    if all(records.done({"what": "http", "body": b, "batch": k, "client": client_kind, **again}) for b, k in cases):
         return
     bodies = work / "http_bodies.json"
     base = pipe.features(data)
@@ -155,7 +156,7 @@ def bench_http(records: RawRecords, run_dir: Path, pipe, data, work: Path, reque
             except httpx.TransportError:
                 time.sleep(0.5)
         for body, batch in cases:
-            key = {"what": "http", "body": body, "batch": batch, "client": client_kind}
+            key = {"what": "http", "body": body, "batch": batch, "client": client_kind, **again}
             if records.done(key):
                 continue
             n = requests if batch == 1 else max(requests // 8, 50)
@@ -415,6 +416,7 @@ def main() -> None:
     p.add_argument("--bodies")
     p.add_argument("--body")
     p.add_argument("--batch", type=int, default=1)
+    p.add_argument("--repeat", type=int, default=0, help="N > 0: measure HTTP again at this commit (repeat N)")
     p.add_argument("--client-kind", choices=["raw", "httpx"], default="raw", help="the load generator (see client)")
     p.add_argument("--warmup", type=int, default=10, help="raw client: requests per connection before the clock")
     args = p.parse_args()
@@ -436,7 +438,7 @@ def main() -> None:
         if "cli" in args.stages:
             bench_cli(records, run_dir, pipe, data, work, sizes)
         if "http" in args.stages:
-            bench_http(records, run_dir, pipe, data, work, args.requests, args.client_kind)
+            bench_http(records, run_dir, pipe, data, work, args.requests, args.client_kind, args.repeat)
     TABLE.write_text(table(records))
     print(f"wrote {TABLE}")
 
