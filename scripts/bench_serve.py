@@ -380,7 +380,8 @@ collection in a 1,000-request run, but one over the ~0.55 M objects the server h
 CPU, so the server freezes them out of the collector's reach). What is left on a loaded machine is the pinned server
 waiting for its core: at load 4.7 (`a8d1b6d` rows) the server's event loop spent 0.38 ms per feature-row request
 runnable but waiting for its core (`/proc/PID/schedstat`) beside 0.41 ms of CPU, and got 52 % of the core; at load
-9-12, 37-40 %. The bar is for a quiet machine.
+9-12, 37-40 %. On a quiet machine (load 0.5-0.9, five runs at `3fdf61a`-`55dd0cc`, the server with ~100 % of its
+core) single-customer p99 was 8.7-16.5 ms with feature rows and 16.4-20.1 ms with raw events (median 16.8).
 
 Fresh connections: after the warm-up fix the slowest requests of a run were still its first 20-100, at growing
 intervals with growing latencies (54 -> 206 ms in one 64-customer run); on the same connections after a 2 s pause the
