@@ -34,15 +34,16 @@ from __future__ import annotations
 import logging
 import math
 import re
-from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
 
+from seglab.data.dates import future_limit
+from seglab.data.lines import MAX_AMOUNT  # the data source refuses amounts above it
+
 log = logging.getLogger("seglab")
 
 NS_PER_DAY = 86_400 * 10**9
-MAX_AMOUNT = 1e15  # seglab.data.lines.MAX_AMOUNT: the data source refuses more
 _ISO = re.compile(r"(19[7-9]\d|2[01]\d\d|22[0-5]\d|226[01])-\d\d-\d\d(?:[ T]\d\d:\d\d:\d\d(?:\.\d{1,9})?)?")
 _US = np.dtype("datetime64[us]")
 
@@ -114,7 +115,7 @@ class EventFeatures:
             stamps = np.array([e[0] for e in events], dtype=_US).astype("datetime64[ns]").view(np.int64)
         except ValueError:  # 2024-02-30: the general path names it
             return None
-        if stamps.max() > _future_limit_ns():
+        if stamps.max() > future_limit(None).value:
             return None  # the data source refuses dates in the future (its message)
         as_of = self._as_of(reference_date, int(stamps.max()))
         if as_of is None:
@@ -238,12 +239,6 @@ class EventFeatures:
             for col in self.category_columns:
                 out[col] = weights.get(col, 0.0) / whole if whole > 0 else 0.0
         return out
-
-
-def _future_limit_ns() -> int:
-    """``seglab.data.dates.future_limit(None)``: the end of today (UTC), in nanoseconds."""
-    today = datetime.now(timezone.utc).date()
-    return int((np.datetime64(today, "D") + np.timedelta64(1, "D")).astype("datetime64[ns]").view(np.int64))
 
 
 def compile_events(pipe: Any) -> EventFeatures | None:

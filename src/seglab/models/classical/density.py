@@ -64,17 +64,19 @@ class DensitySpaceMixin:
     finds_own_k = True
 
     def _fit_space(self, Xs: np.ndarray) -> np.ndarray:
+        """The fitted rows in the space clustered (kept as ``fit_space_``, its width as ``space_dim_``)."""
         self.embedder_ = None
-        if self.embedding is None:
-            return Xs
-        umap = require_extra("umap", "umap", f"model.embedding=umap ({type(self).__name__})")
-        self.embedder_ = umap.UMAP(n_components=int(self.embedding_dim),
-                                   n_neighbors=int(min(self.embedding_neighbors, len(Xs) - 1)),
-                                   min_dist=0.0, random_state=int(self.random_state), n_jobs=1)
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=r".*n_jobs value.*overridden.*")
-            Zs = np.asarray(self.embedder_.fit_transform(Xs), dtype=np.float64)
-        self.place_nn_ = NearestNeighbors(n_neighbors=min(PLACE_NEIGHBORS, len(Xs))).fit(Xs)
+        Zs = Xs
+        if self.embedding is not None:
+            umap = require_extra("umap", "umap", f"model.embedding=umap ({type(self).__name__})")
+            self.embedder_ = umap.UMAP(n_components=int(self.embedding_dim),
+                                       n_neighbors=int(min(self.embedding_neighbors, len(Xs) - 1)),
+                                       min_dist=0.0, random_state=int(self.random_state), n_jobs=1)
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=r".*n_jobs value.*overridden.*")
+                Zs = np.asarray(self.embedder_.fit_transform(Xs), dtype=np.float64)
+            self.place_nn_ = NearestNeighbors(n_neighbors=min(PLACE_NEIGHBORS, len(Xs))).fit(Xs)
+        self.fit_space_, self.space_dim_ = Zs, int(Zs.shape[1])
         return Zs
 
     def _space(self, X: np.ndarray) -> np.ndarray:
@@ -84,9 +86,6 @@ class DensitySpaceMixin:
         w = 1.0 / np.maximum(dist, 1e-12)
         w /= w.sum(axis=1, keepdims=True)
         return np.einsum("nk,nkd->nd", w, self.fit_space_[ind])
-
-    def _space_report(self, Zs: np.ndarray) -> None:
-        self.space_dim_ = int(Zs.shape[1])
 
 
 def kdistance_eps(X: Any, min_samples: int, *, max_points: int = 5000, random_state: int = 0) -> float:
@@ -155,8 +154,7 @@ class DBSCANModel(DensitySpaceMixin, SampledFitMixin, ClusterModel):
         eps = None if self.eps == "auto" else float(self.eps)
 
         def fit_labels(Xs):  # Xs: validated rows
-            Zs = self.fit_space_ = self._fit_space(Xs)
-            self._space_report(Zs)
+            Zs = self._fit_space(Xs)
             self.min_samples_ = auto_min_samples(Zs.shape[1]) if self.min_samples == "auto" else int(self.min_samples)
             self.eps_ = kdistance_eps(Zs, self.min_samples_, random_state=self.random_state) if eps is None else eps
             self.dbscan_ = DBSCAN(eps=self.eps_, min_samples=self.min_samples_).fit(Zs)
@@ -233,8 +231,7 @@ class HDBSCANModel(DensitySpaceMixin, SampledFitMixin, ClusterModel):
         check_params(self)
 
         def fit_labels(Xs):
-            Zs = self.fit_space_ = self._fit_space(Xs)
-            self._space_report(Zs)
+            Zs = self._fit_space(Xs)
             mcs, ms = self.min_cluster_size, self.min_samples
             self.min_cluster_size_ = max(5, int(0.01 * len(Xs))) if mcs == "auto" else int(mcs)
             self.min_samples_ = (auto_min_samples(Zs.shape[1]) if ms == "auto"
