@@ -52,7 +52,7 @@ log = logging.getLogger(__name__)
 DEFAULTS: dict[str, Any] = {
     "name": "minilm",
     "model": None,
-    "head": None,  # shipped for minilm, model for hf_classifier
+    "head": None,  # adapter for minilm, model for hf_classifier
     "label_scores": None,
     "batch_size": 64,
     "max_length": 256,
@@ -112,7 +112,7 @@ def resolve_config(cfg_text: Mapping[str, Any] | None) -> dict[str, Any]:
         raise ConfigError(f"text.name must be none, minilm or hf_classifier, got {cfg['name']!r}")
     cfg["name"] = name
     if cfg["head"] in (None, "", "default"):
-        cfg["head"] = "shipped" if name == "minilm" else "model"
+        cfg["head"] = "adapter" if name == "minilm" else "model"
     if cfg["model"] in ("???", ""):
         cfg["model"] = None
     if name == "hf_classifier" and not cfg["model"]:
