@@ -125,3 +125,14 @@ def test_health_segments_and_docs(server):
     body = openapi["paths"]["/assign"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert {"$ref": "#/components/schemas/Customer"} in body["anyOf"] and "Batch" in openapi["components"]["schemas"]
     assert client.get("/docs").status_code == 200
+
+
+def test_warm_up_loads_the_text_model_of_a_run_with_reviews(server):
+    """The server pays for the text model at start-up (merge, conversion, load), not the first
+    request with reviews; a run without text loads none."""
+    from seglab.serve.app import warm_up
+
+    _, run_dir, _ = server
+    pipe = load_run(run_dir)
+    warm_up(pipe)
+    assert (getattr(pipe, "_runner", None) is not None) == bool(pipe.spec_.text_columns)

@@ -151,7 +151,9 @@ def warm_up(pipe: Any) -> None:
     """Compile the fast paths and send one made-up customer through each path before the first
     request: done lazily, the first requests paid it (compiling, first calls into torch, pandas
     and the data source's checks: ~12 ms of CPU for feature rows, ~0.4 s for raw events) and with
-    16 requests in flight each of them waited for it -- the p99 of a 1,000-request benchmark."""
+    16 requests in flight each of them waited for it -- the p99 of a 1,000-request benchmark.
+    A run with review text also loads its text model here (seconds: the adapter's merge and int8
+    conversion on first use, then the model's load), so the first request with reviews does not."""
     import pandas as pd
 
     from seglab.serve.assign import assign_records, fast_events, fast_path
@@ -164,10 +166,14 @@ def warm_up(pipe: Any) -> None:
         return
     day = (pd.Timestamp(spec.reference_date) - pd.Timedelta(days=1)).strftime("%Y-%m-%d")
     event = {"timestamp": day, "amount": 1.0, "quantity": 1.0, "category": (spec.categories or ["unknown"])[0]}
+    review = pd.DataFrame([{"customer_id": "warm-up", "text": "warm-up", "timestamp": day}])
     try:
         if fast_events(pipe) is not None:
             assign_records(pipe, [{"customer_id": "warm-up", "events": [event]}])
-        pipe.assign(events_to_data(pd.DataFrame([{**event, "customer_id": "warm-up"}]), None, "<warm-up>"))
+        events = pd.DataFrame([{**event, "customer_id": "warm-up"}])
+        pipe.assign(events_to_data(events, None, "<warm-up>"))
+        if spec.text_columns:  # load the text model now, not on the first request with reviews
+            pipe.assign(events_to_data(events, review, "<warm-up>"))
     except SeglabError as err:  # e.g. a run dated in the future: requests will say so themselves
         log.info("seglab serve: raw events not warmed up (%s)", err)
 
