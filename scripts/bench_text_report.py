@@ -117,7 +117,7 @@ def ari_lines(records: RawRecords) -> list[str]:
     lines = ["## The default synthetic run with each head", "",
              "`python train.py seed=S text.head=H logger=none` (DEC, 5,000 customers), ARI against the planted "
              "segments, mean ± std over the seeds listed.", "",
-             "| head | seeds | ARI | per seed | wall s | CPU s | load |", "|---|---|---|---|---|---|---|"]
+             "| head | seeds | ARI | per seed | wall s | CPU s | load | commit |", "|---|---|---|---|---|---|---|---|"]
     for head in ("shipped", "adapter"):
         rs = sorted((r for r in recs if r["key"]["head"] == head), key=lambda r: r["key"]["seed"])
         if rs:
@@ -125,7 +125,8 @@ def ari_lines(records: RawRecords) -> list[str]:
                          f"{mean_std([r['result']['ari'] for r in rs])} | "
                          + ", ".join(f"{r['result']['ari']:.3f}" for r in rs) + " | "
                          + f"{mean_std([r['result']['wall_s'] for r in rs], 0)} | {mean_std([r['result']['cpu_s'] for r in rs], 0)}"
-                         + f" | {np.mean([r['result']['load1'] for r in rs]):.1f} |")
+                         + f" | {np.mean([r['result']['load1'] for r in rs]):.1f} | "
+                         + ", ".join(sorted({f"`{r['commit']}`" for r in rs})) + " |")
     scores = {r["key"]["head"]: r["result"] for r in records.latest(section="synthetic_scores")}
     if scores:
         segs = sorted(next(iter(scores.values()))["per_segment"])
