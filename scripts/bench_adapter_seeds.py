@@ -69,7 +69,7 @@ def score(records: RawRecords, seeds: list[int], work: Path, data_dir: str, cach
             else:
                 cfg |= {"head": "adapter", "adapter": str(adapter_file(int(scorer.rsplit(" ", 1)[1]), work))}
             rs = score_texts(df["text"].tolist(), cfg, skip_empty=False)
-            if scorer != "shipped" and rs.provenance.get("text.head") != "adapter":
+            if scorer.startswith("adapter") and rs.provenance.get("text.head") != "adapter":
                 raise SystemExit(f"{scorer}: the adapter was refused ({rs.provenance})")
             pred = (rs.score >= 0).astype(int)
             records.add(key, {"n": int(len(y)), "labels": pack(y), "pred": pack(pred), **metrics(y, pred),
