@@ -218,3 +218,33 @@ def test_scoring_resumes_from_the_cache_after_a_kill(tmp_path, caplog):
                                    chunk_size=4)
     assert calls == [4, 2] and again.hits == 4 and again.misses == 6
     assert (out != 0).any(axis=1).sum() == 4  # the four from the first run came from the cache
+
+
+def test_repeated_scoring_hashes_the_weights_and_reads_the_adapter_once(tiny16, tmp_path, monkeypatch):
+    """A server calls score_texts for every request with reviews: the base weights (90 MB for
+    MiniLM, ~75 ms to hash) and the adapter file are read on the first call only."""
+    import seglab.text.adapter as adapter_module
+    from seglab.text.features import make_runner
+
+    _adapter_for(tiny16, tmp_path)
+    cfg = {"name": "minilm", "model": str(tiny16), "head": "adapter", "adapter": str(tmp_path / "adapter.npz"),
+           "cache_dir": str(tmp_path / "cache"), "backend": "torch", "max_length": 16}
+    runner = make_runner(cfg)
+    first = score_texts(TEXTS, cfg, runner=runner)
+    calls = {"hash": 0, "load": 0}
+    real_hash, real_load = adapter_module.file_sha256, adapter_module.SentimentAdapter.load
+
+    def counting_hash(path, *args, **kwargs):
+        calls["hash"] += 1
+        return real_hash(path, *args, **kwargs)
+
+    def counting_load(path):
+        calls["load"] += 1
+        return real_load(path)
+
+    monkeypatch.setattr(adapter_module, "file_sha256", counting_hash)
+    monkeypatch.setattr(adapter_module.SentimentAdapter, "load", staticmethod(counting_load))
+    for i in range(3):
+        again = score_texts([f"{t} {i}" for t in TEXTS], cfg, runner=runner)
+        assert again.provenance == first.provenance
+    assert calls == {"hash": 0, "load": 0}

@@ -180,7 +180,8 @@ def load_adapter(path: str | Path | None = None) -> SentimentAdapter:
     return SentimentAdapter.load(path)
 
 
-def merged_model_dir(base_dir: str | Path, adapter: SentimentAdapter, root: str | Path | None) -> Path:
+def merged_model_dir(base_dir: str | Path, adapter: SentimentAdapter, root: str | Path | None,
+                     base_sha: str | None = None) -> Path:
     """A Hugging Face folder holding ``base_dir``'s model with ``adapter`` merged in (made once).
 
     The folder is named by the adapter's and the base weights' sha256, so the CTranslate2
@@ -190,7 +191,7 @@ def merged_model_dir(base_dir: str | Path, adapter: SentimentAdapter, root: str 
     from safetensors.numpy import load_file, save_file
 
     base_dir = Path(base_dir)
-    base_sha = weights_sha256(base_dir) or "none"
+    base_sha = base_sha or weights_sha256(base_dir) or "none"  # the caller's, when it has hashed them already
     root = Path(root) if root else Path(tempfile.gettempdir()) / "seglab_merged"
     target = root / f"lora_{(adapter.sha256 or 'unsaved')[:16]}_base_{base_sha[:16]}"
     if (target / "model.safetensors").exists():

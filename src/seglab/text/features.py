@@ -153,6 +153,23 @@ def _weights_sha(folder: str) -> str | None:
     return _SHA_MEMO[key]
 
 
+_ADAPTER_MEMO: dict[tuple, Any] = {}
+
+
+def _adapter(path: str | None) -> Any:
+    """`load_adapter`, remembered per (file, size, mtime) within a process: a server calls
+    `plan_model` for every request with reviews."""
+    from seglab.text.adapter import load_adapter, shipped_adapter_path
+
+    p = Path(path) if path else shipped_adapter_path()
+    key = (str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns) if p.is_file() else None
+    if key is None:
+        return load_adapter(path)  # its error names the missing file
+    if key not in _ADAPTER_MEMO:
+        _ADAPTER_MEMO[key] = load_adapter(path)
+    return _ADAPTER_MEMO[key]
+
+
 def _model_label(source: str, local: bool) -> str:
     from seglab.text.encoder import minilm_path
 
@@ -178,9 +195,9 @@ def plan_model(cfg: Mapping[str, Any]) -> ModelPlan:
     head = str(cfg["head"])
     if head != "adapter":
         return ModelPlan(model=cfg.get("model"), head=head, provenance={**prov, "text.head": head})
-    from seglab.text.adapter import load_adapter, merged_model_dir
+    from seglab.text.adapter import merged_model_dir
 
-    adapter = load_adapter(cfg.get("adapter"))
+    adapter = _adapter(cfg.get("adapter"))
     prov["text.adapter_sha256"] = adapter.sha256 or ""
     if sha != adapter.base_sha256:
         reason = (f"base weights {source} have sha256 {sha}, the adapter {adapter.sha256[:12]} was trained on "
@@ -190,7 +207,7 @@ def plan_model(cfg: Mapping[str, Any]) -> ModelPlan:
         return ModelPlan(model=cfg.get("model"), head="shipped",
                          provenance={**prov, "text.head": "shipped", "text.adapter_refused": reason})
     root = Path(cfg["cache_dir"]) / "merged" if cfg.get("cache_dir") else None
-    folder = merged_model_dir(source, adapter, root)
+    folder = merged_model_dir(source, adapter, root, base_sha=sha)
     return ModelPlan(model=str(folder), head="adapter", adapter=adapter, provenance={**prov, "text.head": "adapter"})
 
 
