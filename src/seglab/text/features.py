@@ -5,7 +5,7 @@ resolved ``text`` config group (``conf/text/*.yaml``):
 
 - ``name``: ``none`` (no text features) | ``minilm`` | ``hf_classifier``;
 - ``model``: Hugging Face id or local folder (``null`` = the packaged all-MiniLM-L6-v2);
-- ``head``: ``adapter`` (minilm's LoRA sentiment adapter, merged into the encoder:
+- ``head``: ``adapter`` (minilm's default: the LoRA sentiment adapter, merged into the encoder:
   `seglab.text.adapter`) | ``shipped`` (the head on frozen MiniLM embeddings) | ``model``
   (hf_classifier's own labels) | ``ratings`` (fit a head on the dataset's own star ratings) | a
   path to a ``.npz`` head saved by `SentimentHead.save`; ``adapter``: another adapter file;
