@@ -166,14 +166,12 @@ def warm_up(pipe: Any) -> None:
         return
     day = (pd.Timestamp(spec.reference_date) - pd.Timedelta(days=1)).strftime("%Y-%m-%d")
     event = {"timestamp": day, "amount": 1.0, "quantity": 1.0, "category": (spec.categories or ["unknown"])[0]}
-    review = pd.DataFrame([{"customer_id": "warm-up", "text": "warm-up", "timestamp": day}])
+    # a run with text: one review too, so the text model is loaded now, not by the first request with reviews
+    review = pd.DataFrame([{"customer_id": "warm-up", "text": "warm-up", "timestamp": day}]) if spec.text_columns else None
     try:
         if fast_events(pipe) is not None:
             assign_records(pipe, [{"customer_id": "warm-up", "events": [event]}])
-        events = pd.DataFrame([{**event, "customer_id": "warm-up"}])
-        pipe.assign(events_to_data(events, None, "<warm-up>"))
-        if spec.text_columns:  # load the text model now, not on the first request with reviews
-            pipe.assign(events_to_data(events, review, "<warm-up>"))
+        pipe.assign(events_to_data(pd.DataFrame([{**event, "customer_id": "warm-up"}]), review, "<warm-up>"))
     except SeglabError as err:  # e.g. a run dated in the future: requests will say so themselves
         log.info("seglab serve: raw events not warmed up (%s)", err)
 

@@ -138,36 +138,31 @@ class ModelPlan:
     provenance: dict[str, str] = field(default_factory=dict)
 
 
-_SHA_MEMO: dict[tuple, str | None] = {}
+_MEMO: dict[tuple, Any] = {}
+
+
+def _remembered(what: str, path: Path, load: Any) -> Any:
+    """``load(path)``, remembered within a process until the file (or a folder's files) changes in
+    name, size or mtime: a server calls `plan_model` for every request with reviews, and hashing
+    MiniLM's 90 MB of weights costs ~75 ms."""
+    files = sorted(f for f in path.iterdir() if f.is_file()) if path.is_dir() else [path]
+    key = (what, str(path.resolve()), tuple((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files))
+    if key not in _MEMO:
+        _MEMO[key] = load(path)
+    return _MEMO[key]
 
 
 def _weights_sha(folder: str) -> str | None:
-    """`weights_sha256` of a local folder, remembered per (folder, size, mtime) within a process."""
     from seglab.text.adapter import weights_sha256
 
-    p = Path(folder)
-    stamp = tuple((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in sorted(p.iterdir()) if f.is_file())
-    key = (str(p.resolve()), stamp)
-    if key not in _SHA_MEMO:
-        _SHA_MEMO[key] = weights_sha256(p)
-    return _SHA_MEMO[key]
-
-
-_ADAPTER_MEMO: dict[tuple, Any] = {}
+    return _remembered("weights_sha256", Path(folder), weights_sha256)
 
 
 def _adapter(path: str | None) -> Any:
-    """`load_adapter`, remembered per (file, size, mtime) within a process: a server calls
-    `plan_model` for every request with reviews."""
     from seglab.text.adapter import load_adapter, shipped_adapter_path
 
     p = Path(path) if path else shipped_adapter_path()
-    key = (str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns) if p.is_file() else None
-    if key is None:
-        return load_adapter(path)  # its error names the missing file
-    if key not in _ADAPTER_MEMO:
-        _ADAPTER_MEMO[key] = load_adapter(path)
-    return _ADAPTER_MEMO[key]
+    return _remembered("adapter", p, load_adapter) if p.is_file() else load_adapter(p)  # its error names the file
 
 
 def _model_label(source: str, local: bool) -> str:
